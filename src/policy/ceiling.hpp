@@ -1,0 +1,88 @@
+// The ceiling: the most any token minted or revoked through this server may hold, and the rules that
+// judge a create or revoke request against it. Pure: no JSON, no I/O. Every decision is made here,
+// before anything is sent upstream.
+#pragma once
+
+#include "policy/permission.hpp"
+#include "util/expected.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dfmcp::policy {
+
+// Websites: all of the account's, or a fixed non-empty list of ids.
+struct WebsiteScope {
+  bool all = false;
+  std::vector<std::string> ids; // empty when all
+
+  static WebsiteScope everything() { return {true, {}}; }
+  bool covers(std::string_view id) const;
+  // "65a..., 65b...", or "all websites (*)".
+  std::string describe() const;
+};
+
+struct Ceiling {
+  PermissionSet permissions;
+  WebsiteScope websites;
+};
+
+// True for a DataFast object id as this server accepts it: 1-64 of [A-Za-z0-9_-].
+bool is_valid_id(std::string_view id);
+
+enum class RefusalKind {
+  InvalidArgument, // the value is malformed whatever the ceiling (unknown permission, bad name, ...)
+  BeyondCeiling,   // well-formed, but more than the ceiling allows
+  NotAllowed,      // a rule other than the ceiling (the server's own token, ...)
+  NotFound,        // the target does not exist
+};
+
+struct Refusal {
+  RefusalKind kind;
+  std::string field;   // JSON pointer of the offending argument: "/permissions/1"; "" for the whole call
+  std::string message; // what was refused and what is allowed
+  std::string to_string() const { return field.empty() ? message : field + ": " + message; }
+};
+using Refusals = std::vector<Refusal>;
+
+// A create_access_token request as the agent sent it (before any defaulting).
+struct CreateRequest {
+  std::string name;
+  std::vector<std::string> permissions;
+  std::optional<std::vector<std::string>> website_ids;
+};
+
+// What will be sent to DataFast: permissions always explicit; website_ids empty means all websites.
+struct CreatePlan {
+  std::string name;
+  std::vector<std::string> permissions;
+  std::vector<std::string> website_ids;
+  bool websites_defaulted = false; // website_ids came from the ceiling because the agent omitted them
+};
+
+// Judges a create request. On success, the exact body to send; otherwise every problem found.
+Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const CreateRequest &request);
+
+// An existing token as DataFast reports it (permissions may hold strings unknown to this server).
+struct TokenScope {
+  std::vector<std::string> permissions;
+  std::vector<std::string> website_ids; // empty means all websites
+};
+
+// What of `token` lies beyond the ceiling, one phrase per item; empty when it lies within.
+std::vector<std::string> exceeds(const Ceiling &ceiling, const TokenScope &token);
+
+// Judges a revoke of an existing token (found upstream by the caller).
+Expected<Ok, Refusals> check_revoke(const Ceiling &ceiling, const TokenScope &token,
+                                    std::string_view token_id, bool is_server_token);
+
+// Checks a ceiling as configured: "*" alone, no duplicates, a non-empty website list.
+// Returns the problems as (field, message) refusals; empty when the ceiling is sound.
+struct CeilingSpec {
+  std::vector<std::string> permissions;
+  std::optional<std::vector<std::string>> website_ids; // nullopt means "*"
+};
+Expected<Ceiling, Refusals> make_ceiling(const CeilingSpec &spec);
+
+} // namespace dfmcp::policy

@@ -1,0 +1,89 @@
+#include "util/json_input.hpp"
+
+namespace dfmcp {
+
+namespace {
+
+// A SAX pass that only tracks depth; it stops at the first level past the limit without
+// allocating anything, so a 100 000-deep document costs microseconds.
+class DepthCheck : public nlohmann::json_sax<json> {
+public:
+  explicit DepthCheck(std::size_t max_depth) : max_(max_depth) {}
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t &) override { return true; }
+  bool string(string_t &) override { return true; }
+  bool binary(binary_t &) override { return true; }
+  bool start_object(std::size_t) override { return enter(); }
+  bool key(string_t &) override { return true; }
+  bool end_object() override { return leave(); }
+  bool start_array(std::size_t) override { return enter(); }
+  bool end_array() override { return leave(); }
+  bool parse_error(std::size_t position, const std::string &, const nlohmann::detail::exception &e) override {
+    error_ = "invalid JSON at byte " + std::to_string(position) + ": " + clean(e.what());
+    return false;
+  }
+  const std::string &error() const { return error_; }
+  bool too_deep() const { return too_deep_; }
+
+private:
+  bool enter() {
+    if (++depth_ > max_) {
+      too_deep_ = true;
+      error_ = "JSON nested deeper than " + std::to_string(max_) + " levels";
+      return false;
+    }
+    return true;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+  static std::string clean(std::string_view what) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error ..." ->
+    // "syntax error ..."
+    if (auto colon = what.find(": "); colon != std::string_view::npos)
+      what = what.substr(colon + 2);
+    if (what.size() > 200)
+      what = what.substr(0, 200);
+    return std::string(what);
+  }
+  std::size_t max_;
+  std::size_t depth_ = 0;
+  bool too_deep_ = false;
+  std::string error_;
+};
+
+} // namespace
+
+Expected<json, std::string> parse_json(std::string_view text, std::size_t max_depth) {
+  DepthCheck check(max_depth);
+  if (!json::sax_parse(text, &check) || !check.error().empty())
+    return unexpected(check.error().empty() ? std::string("invalid JSON") : check.error());
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded())
+    return unexpected(std::string("invalid JSON"));
+  return value;
+}
+
+std::string dump_json(const json &value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string json_type_name(const json &value) {
+  switch (value.type()) {
+  case json::value_t::null: return "null";
+  case json::value_t::boolean: return "boolean";
+  case json::value_t::number_integer:
+  case json::value_t::number_unsigned: return "integer";
+  case json::value_t::number_float: return "number";
+  case json::value_t::string: return "string";
+  case json::value_t::array: return "array";
+  case json::value_t::object: return "object";
+  default: return "value";
+  }
+}
+
+} // namespace dfmcp
