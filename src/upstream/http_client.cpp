@@ -1,0 +1,387 @@
+#include "upstream/http_client.hpp"
+
+#include "util/json_input.hpp"
+
+#include <httplib.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace dfmcp::upstream {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Fires callbacks at deadlines (it aborts requests that overrun: cpp-httplib's timeouts apply to
+// each read, so a peer trickling bytes could otherwise hold a request forever). remove() waits for
+// a callback that is running, so after it returns the callback is not running and never will.
+class Watchdog {
+public:
+  Watchdog() : thread_([this] { run(); }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  std::uint64_t add(Clock::time_point deadline, std::function<void()> fire) {
+    std::lock_guard lock(mutex_);
+    std::uint64_t id = ++next_id_;
+    entries_.emplace(id, Entry{deadline, std::move(fire)});
+    cv_.notify_all();
+    return id;
+  }
+
+  void remove(std::uint64_t id) {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return firing_ != id; });
+    entries_.erase(id);
+  }
+
+private:
+  struct Entry {
+    Clock::time_point deadline;
+    std::function<void()> fire;
+  };
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      auto next = entries_.end();
+      for (auto it = entries_.begin(); it != entries_.end(); ++it)
+        if (next == entries_.end() || it->second.deadline < next->second.deadline)
+          next = it;
+      if (next == entries_.end()) {
+        cv_.wait(lock);
+        continue;
+      }
+      if (Clock::time_point deadline = next->second.deadline; Clock::now() < deadline) {
+        cv_.wait_until(lock, deadline); // a copy: the entry may be erased while this waits
+        continue;
+      }
+      std::uint64_t id = next->first;
+      std::function<void()> fire = std::move(next->second.fire);
+      entries_.erase(next);
+      firing_ = id;
+      lock.unlock();
+      fire();
+      lock.lock();
+      firing_ = 0;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<std::uint64_t, Entry> entries_;
+  std::uint64_t next_id_ = 0;
+  std::uint64_t firing_ = 0;
+  bool stopping_ = false;
+  std::thread thread_; // last: starts after the members it uses
+};
+
+// The verify callback records why a certificate was rejected, per connection (each SSLClient owns
+// its SSL_CTX, whose app data points at the connection's slot).
+int record_verify_error(int preverify_ok, X509_STORE_CTX *store_ctx) {
+  if (preverify_ok)
+    return 1;
+  auto *ssl = static_cast<SSL *>(
+      X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ssl != nullptr) {
+    if (auto *slot = static_cast<std::atomic<long> *>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))))
+      slot->store(X509_STORE_CTX_get_error(store_ctx));
+  }
+  return 0;
+}
+
+struct Connection {
+  std::unique_ptr<httplib::SSLClient> client;
+  Clock::time_point last_used{};
+  bool used = false;
+  std::atomic<long> verify_error{0};
+  std::atomic<bool> timed_out{false};
+  std::atomic<bool> cancelled{false};
+};
+
+const char *method_name(Method m) {
+  switch (m) {
+  case Method::Get: return "GET";
+  case Method::Post: return "POST";
+  case Method::Delete: return "DELETE";
+  }
+  return "GET";
+}
+
+std::string envelope_message(const std::string &body) {
+  auto parsed = parse_json(body);
+  if (parsed && parsed->is_object()) {
+    const json &j = *parsed;
+    auto err = j.find("error");
+    if (err != j.end() && err->is_object()) {
+      auto msg = err->find("message");
+      if (msg != err->end() && msg->is_string())
+        return sanitize_detail(msg->get<std::string>());
+    }
+    auto msg = j.find("message");
+    if (msg != j.end() && msg->is_string())
+      return sanitize_detail(msg->get<std::string>());
+    return {};
+  }
+  return {}; // not JSON: do not quote an HTML error page
+}
+
+ErrorKind kind_of_status(int status) {
+  if (status == 401) return ErrorKind::Unauthorized;
+  if (status == 403) return ErrorKind::Forbidden;
+  if (status == 404) return ErrorKind::NotFound;
+  if (status == 400 || status == 409 || status == 422) return ErrorKind::BadRequest;
+  if (status == 429) return ErrorKind::RateLimited;
+  if (status >= 500 && status <= 599) return ErrorKind::ServerError;
+  return ErrorKind::UnexpectedStatus;
+}
+
+} // namespace
+
+std::optional<std::string> ca_file_problem(const std::string &path) {
+  X509_STORE *store = X509_STORE_new();
+  int ok = X509_STORE_load_file(store, path.c_str());
+  X509_STORE_free(store);
+  if (ok != 1)
+    return "cannot load certificates from '" + path + "' (missing, unreadable or not PEM)";
+  return std::nullopt;
+}
+
+struct HttpClient::Impl {
+  ClientConfig config;
+  std::mutex mutex;
+  std::condition_variable available;
+  std::vector<std::unique_ptr<Connection>> idle; // most recently used last
+  std::size_t open = 0;
+  Watchdog watchdog;
+
+  explicit Impl(ClientConfig c) : config(std::move(c)) {}
+
+  std::unique_ptr<Connection> make_connection() {
+    auto conn = std::make_unique<Connection>();
+    conn->client = std::make_unique<httplib::SSLClient>(config.url.host, config.url.port);
+    httplib::SSLClient &cli = *conn->client;
+    // cpp-httplib's own check falls back to the subject CN and, given a store, still adds the
+    // system paths; so verification is done by OpenSSL itself against exactly our store.
+    cli.enable_server_certificate_verification(false);
+    X509_STORE *store = nullptr;
+    if (config.trust.make_store) {
+      store = config.trust.make_store();
+    } else {
+      store = X509_STORE_new();
+      if (config.trust.ca_file)
+        X509_STORE_load_file(store, config.trust.ca_file->c_str());
+      else
+        X509_STORE_set_default_paths(store);
+    }
+    cli.set_ca_cert_store(store); // takes ownership
+    SSL_CTX *ctx = cli.ssl_context();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_app_data(ctx, &conn->verify_error);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, record_verify_error);
+    X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (config.url.host_is_ip)
+      X509_VERIFY_PARAM_set1_ip_asc(param, config.url.host.c_str());
+    else
+      X509_VERIFY_PARAM_set1_host(param, config.url.host.c_str(), config.url.host.size());
+
+    cli.set_keep_alive(true);
+    cli.set_tcp_nodelay(true);
+    cli.set_follow_location(false);
+    cli.set_decompress(true);
+    cli.set_bearer_token_auth(config.token.reveal());
+    cli.set_default_headers({{"Accept", "application/json"},
+                             {"User-Agent", std::string("datafast-mcp/") + DFMCP_VERSION}});
+    return conn;
+  }
+
+  std::unique_ptr<Connection> acquire(Clock::time_point deadline) {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      if (!idle.empty()) {
+        auto conn = std::move(idle.back());
+        idle.pop_back();
+        return conn;
+      }
+      if (open < config.max_connections) {
+        ++open;
+        lock.unlock();
+        return make_connection();
+      }
+      if (available.wait_until(lock, deadline) == std::cv_status::timeout)
+        return nullptr;
+    }
+  }
+
+  void release(std::unique_ptr<Connection> conn) {
+    {
+      std::lock_guard lock(mutex);
+      idle.push_back(std::move(conn));
+    }
+    available.notify_one();
+  }
+
+  Expected<HttpReply, UpstreamError> send_once(Connection &conn, Method method,
+                                               const std::string &path, const std::string &body,
+                                               Clock::time_point deadline, CancelToken *cancel) {
+    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (remaining.count() <= 0)
+      return unexpected(UpstreamError{ErrorKind::Timeout, 0, "deadline passed before sending",
+                                      "", false});
+    httplib::SSLClient &cli = *conn.client;
+    cli.set_connection_timeout(remaining);
+    cli.set_read_timeout(remaining);
+    cli.set_write_timeout(remaining);
+    conn.verify_error = 0;
+    conn.timed_out = false;
+    conn.cancelled = false;
+
+    httplib::Request req;
+    req.method = method_name(method);
+    req.path = config.url.base_path + path;
+    if (method == Method::Post) {
+      req.body = body;
+      req.set_header("Content-Type", "application/json");
+    }
+    HttpReply reply;
+    bool too_large = false;
+    req.content_receiver = [&](const char *data, std::size_t len, std::uint64_t, std::uint64_t) {
+      if (reply.body.size() + len > config.max_response_bytes) {
+        too_large = true;
+        return false;
+      }
+      reply.body.append(data, len);
+      return true;
+    };
+
+    // A cancelled GET is aborted at once. A POST or DELETE already under way is left to finish
+    // (within the deadline): aborting it would leave unknown whether DataFast applied it.
+    if (cancel && cancel->cancelled())
+      return unexpected(UpstreamError{ErrorKind::Cancelled, 0, "", "", false});
+    bool abortable = cancel != nullptr && method == Method::Get;
+    if (abortable && !cancel->set_hook([&conn] {
+          conn.cancelled = true;
+          conn.client->stop();
+        }))
+      return unexpected(UpstreamError{ErrorKind::Cancelled, 0, "", "", false});
+    std::uint64_t watch = watchdog.add(deadline, [&conn] {
+      conn.timed_out = true;
+      conn.client->stop();
+    });
+    httplib::Response res;
+    httplib::Error err = httplib::Error::Success;
+    bool ok = cli.send(req, res, err);
+    watchdog.remove(watch);
+    if (abortable)
+      cancel->clear_hook();
+
+    if (conn.cancelled)
+      return unexpected(UpstreamError{ErrorKind::Cancelled, 0, "", "", true});
+    if (conn.timed_out)
+      return unexpected(UpstreamError{ErrorKind::Timeout, 0,
+                                      "no complete answer within " +
+                                          std::to_string(config.timeout.count()) + " ms",
+                                      "", true});
+    if (too_large)
+      return unexpected(UpstreamError{ErrorKind::BadResponse, res.status,
+                                      "answer larger than " +
+                                          std::to_string(config.max_response_bytes) + " bytes",
+                                      "", true});
+    if (!ok) {
+      std::string where = config.url.host + ":" + std::to_string(config.url.port);
+      switch (err) {
+      case httplib::Error::Connection:
+        return unexpected(UpstreamError{ErrorKind::Connection, 0, "cannot connect to " + where,
+                                        "", false});
+      case httplib::Error::ConnectionTimeout:
+        return unexpected(UpstreamError{ErrorKind::Timeout, 0, "connecting to " + where, "",
+                                        false});
+      case httplib::Error::SSLConnection:
+      case httplib::Error::SSLServerVerification:
+      case httplib::Error::SSLLoadingCerts: {
+        long v = conn.verify_error.load();
+        std::string why = v != 0 ? std::string("certificate of ") + where + " rejected: " +
+                                       X509_verify_cert_error_string(v)
+                                 : "TLS handshake with " + where + " failed";
+        return unexpected(UpstreamError{ErrorKind::Tls, 0, why, "", false});
+      }
+      case httplib::Error::Read:
+        return unexpected(UpstreamError{ErrorKind::Connection, 0,
+                                        "connection to " + where + " lost before a full answer",
+                                        "", true});
+      case httplib::Error::Write:
+        return unexpected(UpstreamError{ErrorKind::Connection, 0,
+                                        "connection to " + where + " lost while sending", "",
+                                        true});
+      default:
+        return unexpected(UpstreamError{ErrorKind::Connection, 0,
+                                        "request to " + where + " failed: " + httplib::to_string(err),
+                                        "", true});
+      }
+    }
+    reply.status = res.status;
+    reply.retry_after = res.get_header_value("Retry-After");
+    if (res.status >= 200 && res.status < 300)
+      return reply;
+    UpstreamError e{kind_of_status(res.status), res.status, envelope_message(reply.body),
+                    sanitize_detail(reply.retry_after, 40), true};
+    if (res.status >= 300 && res.status < 400)
+      e.detail = "redirect not followed";
+    return unexpected(std::move(e));
+  }
+};
+
+HttpClient::HttpClient(ClientConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+HttpClient::~HttpClient() = default;
+
+const ClientConfig &HttpClient::config() const { return impl_->config; }
+
+Expected<HttpReply, UpstreamError> HttpClient::request(Method method, const std::string &path,
+                                                       const std::string &body,
+                                                       CancelToken *cancel) {
+  auto deadline = Clock::now() + impl_->config.timeout;
+  auto conn = impl_->acquire(deadline);
+  if (!conn)
+    return unexpected(UpstreamError{ErrorKind::Timeout, 0,
+                                    "every upstream connection stayed busy", "", false});
+  bool reused = conn->used;
+  if (reused && method != Method::Get &&
+      Clock::now() - conn->last_used > impl_->config.stale_after)
+    conn->client->stop(); // a fresh connection: a POST or DELETE is never sent twice
+
+  auto result = impl_->send_once(*conn, method, path, body, deadline, cancel);
+  // A GET on a kept-alive connection the server had already closed fails at once with Read/Write;
+  // it is safe to send again, once, on a new connection.
+  if (!result && reused && method == Method::Get && result.error().kind == ErrorKind::Connection) {
+    conn->client->stop();
+    spdlog::debug("upstream: kept-alive connection was closed by the server; retrying GET {}",
+                  path);
+    result = impl_->send_once(*conn, method, path, body, deadline, cancel);
+  }
+  // After a transport failure the connection's state is unknown; an HTTP error status leaves it
+  // usable.
+  if (!result && result.error().kind != ErrorKind::Cancelled &&
+      (result.error().status == 0 || result.error().kind == ErrorKind::BadResponse))
+    conn->client->stop();
+  conn->used = true;
+  conn->last_used = Clock::now();
+  impl_->release(std::move(conn));
+  return result;
+}
+
+} // namespace dfmcp::upstream
