@@ -1,0 +1,102 @@
+#include "app.hpp"
+
+#include "check.hpp"
+#include "cli.hpp"
+#include "log.hpp"
+#include "mcp/server.hpp"
+#include "sandbox/sandbox.hpp"
+#include "tools/token_tools.hpp"
+#include "transport/stdio.hpp"
+#include "upstream/account_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+namespace dfmcp {
+
+namespace {
+
+// Blocks SIGTERM, SIGINT and SIGHUP in this thread (and so in every thread started later) and
+// returns a signalfd that becomes readable when one arrives: the transport then shuts down in
+// order instead of dying mid-write.
+int block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+std::string ceiling_summary(const policy::Ceiling &c) {
+  return "permissions " + c.permissions.describe() + "; websites " + c.websites.describe();
+}
+
+} // namespace
+
+int run_app(int argc, const char *const *argv) {
+  log::init();
+  std::signal(SIGPIPE, SIG_IGN); // a closed stdout or socket is an error value, not a death
+
+  auto cli = parse_cli(argc, argv);
+  if (!cli) {
+    std::fputs(cli.error().out.c_str(), stdout);
+    std::fputs(cli.error().err.c_str(), stderr);
+    return cli.error().code;
+  }
+  auto cfg = config::load(cli->options, config::process_env());
+  if (!cfg) {
+    std::fprintf(stderr, "datafast-mcp: config error: %s\n", cfg.error().to_string().c_str());
+    return 2;
+  }
+  log::set_level(*log::parse_level(cfg->log_level.value));
+
+  if (cli->command == Command::Check) {
+    std::string report = render_check(*cfg);
+    std::fwrite(report.data(), 1, report.size(), stdout);
+    return 0;
+  }
+
+  int signal_fd = block_stop_signals();
+
+  std::unique_ptr<sandbox::Sandbox> sandbox;
+  upstream::ClientConfig client;
+  client.timeout = std::chrono::milliseconds(cfg->timeout_ms.value);
+  if (cfg->sandbox) {
+    sandbox = sandbox::Sandbox::start();
+    client.url = *parse_https_url(sandbox->base_url());
+    client.token = sandbox->parent_token();
+    sandbox::Sandbox *sb = sandbox.get();
+    client.trust.make_store = [sb] { return sb->new_trust_store(); };
+    spdlog::info("sandbox: serving a built-in DataFast account at {} (trusted by this process "
+                 "only); nothing reaches datafa.st",
+                 sandbox->base_url());
+  } else {
+    client.url = cfg->upstream;
+    client.token = cfg->token;
+    client.trust.ca_file = cfg->ca_file.value;
+  }
+  Secret parent = client.token;
+  std::string parent_display = parent.display_key();
+  std::string upstream_text = client.url.to_string();
+  auto api = upstream::make_http_account_api(std::move(client));
+
+  tools::ToolRegistry registry;
+  tools::register_token_tools(registry, *api, std::move(parent));
+  mcp::Server server(registry, cfg->ceiling);
+  spdlog::info("{} serving MCP on stdio; upstream {} (token {}); ceiling: {}", version_text(),
+               upstream_text, parent_display, ceiling_summary(cfg->ceiling));
+
+  transport::StdioOptions options;
+  options.signal_fd = signal_fd;
+  int code = transport::run_stdio(server, options);
+  spdlog::info("stopped");
+  return code;
+}
+
+} // namespace dfmcp

@@ -1,0 +1,59 @@
+#include "check.hpp"
+
+#include "cli.hpp"
+#include "tools/token_tools.hpp"
+
+#include <algorithm>
+
+namespace dfmcp {
+
+std::string render_check(const config::Config &c) {
+  struct Row {
+    std::string key, value, from;
+  };
+  std::vector<Row> rows;
+  if (c.sandbox) {
+    rows.push_back({"upstream", "built-in sandbox account (HTTPS on loopback)", "flag --sandbox"});
+  } else {
+    rows.push_back({"upstream.baseUrl", c.upstream.to_string(), c.base_url.origin.describe()});
+    rows.push_back({"upstream.tokenEnv", c.token_env.value, c.token_env.origin.describe()});
+    rows.push_back({"parent token", "set (" + c.token.display_key() + ")",
+                    "environment " + c.token_env.value});
+    rows.push_back({"upstream.caFile", c.ca_file.value.value_or("(system certificate store)"),
+                    c.ca_file.origin.describe()});
+  }
+  rows.push_back({"upstream.timeoutMs", std::to_string(c.timeout_ms.value),
+                  c.timeout_ms.origin.describe()});
+  rows.push_back({"ceiling.permissions", c.ceiling.permissions.describe(),
+                  c.permissions.origin.describe()});
+  rows.push_back({"ceiling.websiteIds", c.ceiling.websites.describe(),
+                  c.website_ids.origin.describe()});
+  rows.push_back({"logging.level", c.log_level.value, c.log_level.origin.describe()});
+
+  std::size_t w1 = 0, w2 = 0;
+  for (const Row &r : rows) {
+    w1 = std::max(w1, r.key.size());
+    w2 = std::max(w2, r.value.size());
+  }
+  w2 = std::min<std::size_t>(w2, 60);
+  auto pad = [](std::string s, std::size_t w) {
+    if (s.size() < w)
+      s.append(w - s.size(), ' ');
+    return s;
+  };
+
+  std::string out = version_text() + "\n";
+  out += "Configuration is valid" +
+         (c.config_path ? " (config file " + *c.config_path + ")" : std::string(" (no config file)")) +
+         ".\n\n";
+  out += pad("setting", w1) + "  " + pad("value", w2) + "  from\n";
+  for (const Row &r : rows)
+    out += pad(r.key, w1) + "  " + pad(r.value, w2) + "  " + r.from + "\n";
+  out += "\nEffective ceiling: every token minted or revoked through this server stays within it.\n";
+  const json view = tools::ceiling_view(c.ceiling);
+  for (const auto &rule : view.at("rules"))
+    out += "  - " + rule.get<std::string>() + "\n";
+  return out;
+}
+
+} // namespace dfmcp

@@ -1,0 +1,406 @@
+#include "config.hpp"
+
+#include "upstream/http_client.hpp"
+#include "util/json_input.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace dfmcp::config {
+
+namespace {
+
+constexpr std::size_t kMaxConfigBytes = 1u << 20;
+
+// Edit distance, for "did you mean" on unknown keys.
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t prev = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cur = row[j];
+      auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1)});
+      prev = cur;
+    }
+  }
+  return row[b.size()];
+}
+
+struct FileError {
+  std::string key;
+  std::string message;
+};
+
+// Rejects keys of `object` outside `known`, naming the closest known key.
+std::optional<FileError> check_keys(const json &object, const std::string &prefix,
+                                    const std::vector<std::string> &known) {
+  for (const auto &[key, value] : object.items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end())
+      continue;
+    std::string msg = "unknown key";
+    std::string best;
+    std::size_t best_d = 3;
+    for (const std::string &k : known)
+      if (std::size_t d = distance(key, k); d < best_d)
+        best_d = d, best = k;
+    if (!best.empty())
+      msg += "; did you mean '" + best + "'?";
+    std::string list;
+    for (const std::string &k : known)
+      list += (list.empty() ? "" : ", ") + k;
+    msg += " (known: " + list + ")";
+    return FileError{prefix + key, msg};
+  }
+  return std::nullopt;
+}
+
+std::string quoted_type(const json &v) {
+  std::string dumped = dump_json(v);
+  if (dumped.size() > 60)
+    dumped = dumped.substr(0, 57) + "...";
+  return json_type_name(v) + " " + dumped;
+}
+
+// The parts of the config file, type-checked; values are still raw.
+struct FileValues {
+  std::optional<std::string> base_url, token_env, ca_file, log_level;
+  std::optional<long long> timeout_ms;
+  std::optional<std::vector<std::string>> permissions;
+  bool websites_given = false;
+  std::optional<std::vector<std::string>> website_ids; // nullopt with websites_given means "*"
+  bool has_ceiling = false;
+};
+
+Expected<FileValues, FileError> read_file_values(const json &root) {
+  FileValues out;
+  if (!root.is_object())
+    return unexpected(FileError{"(top level)", "must be a JSON object, got " + json_type_name(root)});
+  if (auto e = check_keys(root, "", {"$schema", "upstream", "ceiling", "logging"}))
+    return unexpected(*e);
+
+  auto object_at = [&](const char *key) -> Expected<const json *, FileError> {
+    auto it = root.find(key);
+    if (it == root.end())
+      return static_cast<const json *>(nullptr);
+    if (!it->is_object())
+      return unexpected(FileError{key, "must be an object, got " + quoted_type(*it)});
+    return &*it;
+  };
+  auto string_at = [](const json &obj, const std::string &path,
+                      const char *key) -> Expected<std::optional<std::string>, FileError> {
+    auto it = obj.find(key);
+    if (it == obj.end())
+      return std::optional<std::string>{};
+    if (!it->is_string())
+      return unexpected(FileError{path + key, "must be a string, got " + quoted_type(*it)});
+    return std::optional<std::string>{it->get<std::string>()};
+  };
+
+  if (auto s = root.find("$schema"); s != root.end() && !s->is_string())
+    return unexpected(FileError{"$schema", "must be a string, got " + quoted_type(*s)});
+
+  auto upstream = object_at("upstream");
+  if (!upstream)
+    return unexpected(upstream.error());
+  if (const json *u = *upstream) {
+    if (auto e = check_keys(*u, "upstream.", {"baseUrl", "tokenEnv", "caFile", "timeoutMs"}))
+      return unexpected(*e);
+    for (auto [key, slot] : {std::pair{"baseUrl", &out.base_url}, std::pair{"tokenEnv", &out.token_env},
+                             std::pair{"caFile", &out.ca_file}}) {
+      auto v = string_at(*u, "upstream.", key);
+      if (!v)
+        return unexpected(v.error());
+      *slot = *v;
+    }
+    if (auto t = u->find("timeoutMs"); t != u->end()) {
+      if (!t->is_number_integer())
+        return unexpected(FileError{"upstream.timeoutMs", "must be an integer (milliseconds), got " +
+                                                              quoted_type(*t)});
+      out.timeout_ms = t->get<long long>();
+    }
+  }
+
+  auto ceiling = object_at("ceiling");
+  if (!ceiling)
+    return unexpected(ceiling.error());
+  if (const json *c = *ceiling) {
+    out.has_ceiling = true;
+    if (auto e = check_keys(*c, "ceiling.", {"permissions", "websiteIds"}))
+      return unexpected(*e);
+    if (auto p = c->find("permissions"); p != c->end()) {
+      if (!p->is_array())
+        return unexpected(FileError{"ceiling.permissions",
+                                    "must be a list of permissions (or [\"*\"]), got " + quoted_type(*p)});
+      std::vector<std::string> perms;
+      for (std::size_t i = 0; i < p->size(); ++i) {
+        const json &item = (*p)[i];
+        if (!item.is_string())
+          return unexpected(FileError{"ceiling.permissions[" + std::to_string(i) + "]",
+                                      "must be a string, got " + quoted_type(item)});
+        perms.push_back(item.get<std::string>());
+      }
+      out.permissions = std::move(perms);
+    }
+    if (auto w = c->find("websiteIds"); w != c->end()) {
+      out.websites_given = true;
+      if (w->is_string()) {
+        if (*w != "*")
+          return unexpected(FileError{"ceiling.websiteIds",
+                                      "must be a list of website ids or the string \"*\" (all "
+                                      "websites), got " + quoted_type(*w)});
+      } else if (w->is_array()) {
+        std::vector<std::string> ids;
+        for (std::size_t i = 0; i < w->size(); ++i) {
+          const json &item = (*w)[i];
+          if (!item.is_string())
+            return unexpected(FileError{"ceiling.websiteIds[" + std::to_string(i) + "]",
+                                        "must be a string, got " + quoted_type(item)});
+          ids.push_back(item.get<std::string>());
+        }
+        out.website_ids = std::move(ids);
+      } else {
+        return unexpected(FileError{"ceiling.websiteIds",
+                                    "must be a list of website ids or \"*\", got " + quoted_type(*w)});
+      }
+    }
+  }
+
+  auto logging = object_at("logging");
+  if (!logging)
+    return unexpected(logging.error());
+  if (const json *l = *logging) {
+    if (auto e = check_keys(*l, "logging.", {"level"}))
+      return unexpected(*e);
+    auto v = string_at(*l, "logging.", "level");
+    if (!v)
+      return unexpected(v.error());
+    out.log_level = *v;
+  }
+  return out;
+}
+
+std::vector<std::string> split_commas(const std::string &text) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(text);
+  while (std::getline(in, item, ','))
+    out.push_back(item);
+  if (!text.empty() && text.back() == ',')
+    out.emplace_back();
+  return out;
+}
+
+// "permissions[1]" (from the policy) -> "ceiling.permissions[1]" or "--permissions".
+std::string ceiling_key(const std::string &field, const Origin &perm_origin,
+                        const Origin &site_origin) {
+  bool is_perm = field.starts_with("permissions");
+  const Origin &origin = is_perm ? perm_origin : site_origin;
+  std::string rest = field.substr(is_perm ? 11 : 10); // "" or "/1"
+  if (!rest.empty())
+    rest = "[" + rest.substr(1) + "]";
+  if (origin.source == Source::Flag)
+    return origin.name + (rest.empty() ? "" : " item " + rest.substr(1, rest.size() - 2));
+  return std::string("ceiling.") + (is_perm ? "permissions" : "websiteIds") + rest;
+}
+
+} // namespace
+
+std::string Origin::describe() const {
+  switch (source) {
+  case Source::Default: return "default";
+  case Source::File: return "config file " + name;
+  case Source::Env: return "environment " + name;
+  case Source::Flag: return "flag " + name;
+  case Source::Sandbox: return "sandbox";
+  }
+  return "default";
+}
+
+std::string ConfigError::to_string() const {
+  std::string s = key + ": " + message;
+  if (!where.empty())
+    s += " (in " + where + ")";
+  return s;
+}
+
+Env process_env() {
+  return [](const std::string &name) -> std::optional<std::string> {
+    const char *v = std::getenv(name.c_str());
+    if (v == nullptr)
+      return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Expected<Config, ConfigError> load(const Options &options, const Env &env) {
+  Config cfg;
+  cfg.sandbox = options.sandbox;
+  cfg.config_path = options.config_path;
+
+  FileValues file;
+  std::string where;
+  if (options.config_path) {
+    where = *options.config_path;
+    std::ifstream in(where, std::ios::binary);
+    if (!in)
+      return unexpected(ConfigError{"--config", "cannot open '" + where + "'", ""});
+    std::string text;
+    text.resize(kMaxConfigBytes + 1);
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigBytes)
+      return unexpected(ConfigError{"--config", "'" + where + "' is larger than 1 MiB", ""});
+    auto parsed = parse_json(text);
+    if (!parsed)
+      return unexpected(ConfigError{"--config", "'" + where + "' is not valid JSON: " + parsed.error(), ""});
+    auto values = read_file_values(*parsed);
+    if (!values)
+      return unexpected(ConfigError{values.error().key, values.error().message, where});
+    file = std::move(*values);
+  }
+  const Origin from_file{Source::File, where};
+  auto error_at = [&](const Origin &origin, const std::string &file_key, std::string message) {
+    std::string key = origin.source == Source::File ? file_key : origin.name;
+    return unexpected(ConfigError{key, std::move(message),
+                                  origin.source == Source::File ? where : std::string()});
+  };
+
+  // Upstream URL: flag > env > file > default.
+  cfg.base_url = {kDefaultBaseUrl, {}};
+  if (file.base_url)
+    cfg.base_url = {*file.base_url, from_file};
+  if (auto v = env(kUrlEnv); v && !v->empty())
+    cfg.base_url = {*v, {Source::Env, kUrlEnv}};
+  if (options.upstream_url)
+    cfg.base_url = {*options.upstream_url, {Source::Flag, "--upstream-url"}};
+  if (!cfg.sandbox) {
+    auto url = parse_https_url(cfg.base_url.value);
+    if (!url)
+      return error_at(cfg.base_url.origin, "upstream.baseUrl",
+                      "'" + cfg.base_url.value + "' " + url.error());
+    cfg.upstream = *url;
+  }
+
+  cfg.token_env = {kDefaultTokenEnv, {}};
+  if (file.token_env)
+    cfg.token_env = {*file.token_env, from_file};
+  if (options.token_env)
+    cfg.token_env = {*options.token_env, {Source::Flag, "--token-env"}};
+  {
+    const std::string &name = cfg.token_env.value;
+    bool ok = !name.empty() && !(name[0] >= '0' && name[0] <= '9') &&
+              std::all_of(name.begin(), name.end(), [](char c) {
+                return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+              });
+    if (!ok)
+      return error_at(cfg.token_env.origin, "upstream.tokenEnv",
+                      "'" + name + "' is not an environment variable name");
+  }
+
+  cfg.ca_file = {std::nullopt, {}};
+  if (file.ca_file)
+    cfg.ca_file = {*file.ca_file, from_file};
+  if (auto v = env(kCaFileEnv); v && !v->empty())
+    cfg.ca_file = {*v, {Source::Env, kCaFileEnv}};
+  if (options.ca_file)
+    cfg.ca_file = {*options.ca_file, {Source::Flag, "--ca-file"}};
+  if (cfg.ca_file.value && !cfg.sandbox) {
+    if (auto problem = upstream::ca_file_problem(*cfg.ca_file.value))
+      return error_at(cfg.ca_file.origin, "upstream.caFile", *problem);
+  }
+
+  long long timeout = kDefaultTimeoutMs;
+  Origin timeout_origin;
+  if (file.timeout_ms)
+    timeout = *file.timeout_ms, timeout_origin = from_file;
+  if (options.timeout_ms)
+    timeout = *options.timeout_ms, timeout_origin = {Source::Flag, "--timeout-ms"};
+  if (timeout < 100 || timeout > 600000)
+    return error_at(timeout_origin, "upstream.timeoutMs",
+                    std::to_string(timeout) + " is out of range; give 100 to 600000 milliseconds");
+  cfg.timeout_ms = {static_cast<int>(timeout), timeout_origin};
+
+  // Ceiling: no default. It is the point of the server, so it must be stated.
+  if (file.permissions)
+    cfg.permissions = {*file.permissions, from_file};
+  if (options.permissions)
+    cfg.permissions = {*options.permissions, {Source::Flag, "--permissions"}};
+  if (!file.permissions && !options.permissions)
+    return unexpected(ConfigError{"ceiling.permissions",
+                                  "not set; give the permissions minted tokens may carry with "
+                                  "--permissions or ceiling.permissions in the config file (use "
+                                  "\"*\" for all)",
+                                  ""});
+  if (file.websites_given)
+    cfg.website_ids = {file.website_ids, from_file};
+  if (options.websites) {
+    Origin flag{Source::Flag, "--websites"};
+    if (*options.websites == "*")
+      cfg.website_ids = {std::nullopt, flag};
+    else
+      cfg.website_ids = {split_commas(*options.websites), flag};
+  }
+  if (!file.websites_given && !options.websites)
+    return unexpected(ConfigError{"ceiling.websiteIds",
+                                  "not set; give the websites minted tokens may cover with "
+                                  "--websites ID,ID or ceiling.websiteIds in the config file (use "
+                                  "\"*\" for all websites)",
+                                  ""});
+  auto ceiling = policy::make_ceiling({cfg.permissions.value, cfg.website_ids.value});
+  if (!ceiling) {
+    const policy::Refusal &r = ceiling.error().front();
+    const Origin &origin = r.field.starts_with("permissions") ? cfg.permissions.origin
+                                                              : cfg.website_ids.origin;
+    return unexpected(ConfigError{ceiling_key(r.field, cfg.permissions.origin, cfg.website_ids.origin),
+                                  r.message, origin.source == Source::File ? where : ""});
+  }
+  cfg.ceiling = std::move(*ceiling);
+
+  cfg.log_level = {"info", {}};
+  if (file.log_level)
+    cfg.log_level = {*file.log_level, from_file};
+  if (options.log_level)
+    cfg.log_level = {*options.log_level, {Source::Flag, "--log-level"}};
+  if (std::find(std::begin(kLogLevels), std::end(kLogLevels), cfg.log_level.value) ==
+      std::end(kLogLevels))
+    return error_at(cfg.log_level.origin, "logging.level",
+                    "'" + cfg.log_level.value + "' is not a level; use trace, debug, info, warn, "
+                    "error or off");
+
+  if (cfg.sandbox) {
+    cfg.base_url.origin = {Source::Sandbox, ""};
+    cfg.ca_file = {std::nullopt, {Source::Sandbox, ""}};
+    return cfg;
+  }
+
+  // The parent token: from the environment only, never from a file or flag.
+  const std::string &var = cfg.token_env.value;
+  auto token = env(var);
+  if (!token || token->empty())
+    return unexpected(ConfigError{var,
+                                  "not set; export the DataFast account token (dft_...) that the "
+                                  "server acts with in " + var +
+                                      ", or run with --sandbox to try the built-in sandbox account",
+                                  ""});
+  bool printable = std::all_of(token->begin(), token->end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7F;
+  });
+  if (!token->starts_with("dft_") || token->size() < 11 || !printable)
+    return unexpected(ConfigError{var,
+                                  "does not hold a DataFast account token: it must start with dft_ "
+                                  "and contain no spaces (website keys, df_..., cannot manage "
+                                  "tokens)",
+                                  ""});
+  cfg.token = Secret(*token);
+  return cfg;
+}
+
+} // namespace dfmcp::config

@@ -1,0 +1,79 @@
+// Configuration: a JSON file (schemas/config.schema.json), the environment and command-line flags,
+// merged with flags > environment > file > defaults. Every effective value remembers where it came
+// from (for `check`). Loading validates everything; a problem is one ConfigError naming the key.
+#pragma once
+
+#include "policy/ceiling.hpp"
+#include "secret.hpp"
+#include "util/expected.hpp"
+#include "util/url.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dfmcp::config {
+
+inline constexpr const char *kDefaultBaseUrl = "https://datafa.st/api/v1/admin";
+inline constexpr const char *kDefaultTokenEnv = "DATAFAST_TOKEN";
+inline constexpr int kDefaultTimeoutMs = 15000;
+inline constexpr const char *kUrlEnv = "DATAFAST_API_URL";
+inline constexpr const char *kCaFileEnv = "DATAFAST_CA_FILE";
+
+enum class Source { Default, File, Env, Flag, Sandbox };
+
+struct Origin {
+  Source source = Source::Default;
+  std::string name; // the file path, environment variable or flag
+  std::string describe() const; // "default", "config file x.json", "env DATAFAST_API_URL", "flag --x"
+};
+
+template <typename T> struct Setting {
+  T value{};
+  Origin origin;
+};
+
+// What the command line said; unset means "not given".
+struct Options {
+  std::optional<std::string> config_path;
+  bool sandbox = false;
+  std::optional<std::vector<std::string>> permissions;
+  std::optional<std::string> websites; // "*" or comma-separated ids
+  std::optional<std::string> upstream_url;
+  std::optional<std::string> token_env;
+  std::optional<std::string> ca_file;
+  std::optional<long long> timeout_ms;
+  std::optional<std::string> log_level;
+};
+
+struct Config {
+  std::optional<std::string> config_path;
+  bool sandbox = false;
+  Setting<std::string> base_url;
+  HttpsUrl upstream;
+  Setting<std::string> token_env;
+  Setting<std::optional<std::string>> ca_file;
+  Setting<int> timeout_ms;
+  Setting<std::vector<std::string>> permissions;
+  Setting<std::optional<std::vector<std::string>>> website_ids; // nullopt means "*"
+  Setting<std::string> log_level;
+  policy::Ceiling ceiling;
+  Secret token; // the parent token; empty in sandbox mode (the sandbox brings its own)
+};
+
+struct ConfigError {
+  std::string key;     // "ceiling.websiteIds", "--permissions", "DATAFAST_TOKEN"
+  std::string message; // what is wrong and what would be right
+  std::string where;   // the config file, when the key came from it
+  std::string to_string() const;
+};
+
+using Env = std::function<std::optional<std::string>(const std::string &name)>;
+Env process_env();
+
+Expected<Config, ConfigError> load(const Options &options, const Env &env);
+
+inline constexpr const char *kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+
+} // namespace dfmcp::config

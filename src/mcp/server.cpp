@@ -1,0 +1,35 @@
+#include "mcp/server.hpp"
+
+#include <algorithm>
+
+namespace dfmcp::mcp {
+
+namespace {
+constexpr const char *kInstructions =
+    "This server manages DataFast account tokens (dft_) for the account it runs on: list them, "
+    "mint narrower ones for sub-agents or tasks, and revoke them. Every token minted or revoked "
+    "here must stay within a fixed ceiling of permissions and websites; requests beyond it are "
+    "refused and never reach DataFast. Call get_token_ceiling first, then ask create_access_token "
+    "for the least the task needs. A new token's raw key is shown once, in the create result.";
+} // namespace
+
+bool is_supported_version(std::string_view version) {
+  return std::find(kProtocolVersions.begin(), kProtocolVersions.end(), version) !=
+         kProtocolVersions.end();
+}
+
+Server::Server(const tools::ToolRegistry &tools, policy::Ceiling ceiling)
+    : tools_(tools), ceiling_(std::move(ceiling)) {}
+
+json Server::initialize_result(std::string_view version) const {
+  return json{{"protocolVersion", version},
+              {"capabilities", {{"tools", {{"listChanged", false}}}, {"logging", json::object()}}},
+              {"serverInfo",
+               {{"name", "datafast-mcp"},
+                {"title", "DataFast token broker"},
+                {"version", DFMCP_VERSION},
+                {"description", "Lists, mints and revokes DataFast account tokens under a ceiling"}}},
+              {"instructions", kInstructions}};
+}
+
+} // namespace dfmcp::mcp

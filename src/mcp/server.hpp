@@ -1,0 +1,33 @@
+// What every MCP session of this process shares: the tools, the server's identity and the
+// protocol versions it speaks. No I/O.
+#pragma once
+
+#include "policy/ceiling.hpp"
+#include "tools/registry.hpp"
+#include "util/json_input.hpp"
+
+#include <array>
+#include <string>
+#include <string_view>
+
+namespace dfmcp::mcp {
+
+// Newest first; initialize echoes a supported request and otherwise answers with the first.
+inline constexpr std::array<std::string_view, 3> kProtocolVersions = {"2025-11-25", "2025-06-18",
+                                                                      "2025-03-26"};
+bool is_supported_version(std::string_view version);
+
+class Server {
+public:
+  Server(const tools::ToolRegistry &tools, policy::Ceiling ceiling);
+
+  const tools::ToolRegistry &tools() const { return tools_; }
+  const policy::Ceiling &ceiling() const { return ceiling_; }
+  json initialize_result(std::string_view version) const;
+
+private:
+  const tools::ToolRegistry &tools_;
+  policy::Ceiling ceiling_;
+};
+
+} // namespace dfmcp::mcp

@@ -1,0 +1,244 @@
+#include "mcp/session.hpp"
+
+#include "mcp/jsonrpc.hpp"
+#include "secret.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+
+namespace dfmcp::mcp {
+
+namespace {
+
+constexpr std::array<std::string_view, 8> kLogLevels = {"debug",    "info",  "notice",
+                                                        "warning",  "error", "critical",
+                                                        "alert",    "emergency"};
+
+int level_rank(std::string_view level) {
+  auto it = std::find(kLogLevels.begin(), kLogLevels.end(), level);
+  return it == kLogLevels.end() ? -1 : static_cast<int>(it - kLogLevels.begin());
+}
+
+bool is_known_method(std::string_view method) {
+  return method == "initialize" || method == "ping" || method == "tools/list" ||
+         method == "tools/call" || method == "logging/setLevel";
+}
+
+} // namespace
+
+Session::Session(const Server &server, std::string client, const policy::Ceiling &ceiling,
+                 Notify notify)
+    : server_(server), client_(std::move(client)), ceiling_(ceiling), notify_(std::move(notify)) {}
+
+std::size_t Session::in_flight() const {
+  std::lock_guard lock(mutex_);
+  return in_flight_.size();
+}
+
+void Session::cancel_all() {
+  std::lock_guard lock(mutex_);
+  for (auto &[id, token] : in_flight_)
+    token->cancel();
+}
+
+Step Session::handle_line(std::string_view line) {
+  if (line.size() > kMaxLineBytes)
+    return {make_error(nullptr, code::kInvalidRequest,
+                       "invalid request: message of " + std::to_string(line.size()) +
+                           " bytes exceeds the limit of " + std::to_string(kMaxLineBytes)),
+            std::nullopt};
+  auto parsed = parse_json(line);
+  if (!parsed)
+    return {make_error(nullptr, code::kParseError, "parse error: " + parsed.error()), std::nullopt};
+  return handle(*parsed);
+}
+
+Step Session::handle(const json &message) {
+  auto in = classify(message);
+  if (!in) {
+    if (in.error().is_null())
+      return {};
+    return {in.error(), std::nullopt};
+  }
+  switch (in->kind) {
+  case Incoming::Kind::Response:
+    return {}; // this server sends no requests, so there is nothing to match a response to
+  case Incoming::Kind::Notification:
+    notification(in->method, in->params);
+    return {};
+  case Incoming::Kind::Request:
+    break;
+  }
+  try {
+    return request(in->id, in->method, in->params);
+  } catch (const std::exception &e) {
+    spdlog::error("internal error handling {}: {}", in->method, scrub_secrets(e.what()));
+    return {make_error(in->id, code::kInternalError, "internal error"), std::nullopt};
+  }
+}
+
+Step Session::request(const json &id, const std::string &method, const json &params) {
+  if (!is_known_method(method))
+    return {make_error(id, code::kMethodNotFound,
+                       "method not found: '" + method + "' (this server offers tools only)"),
+            std::nullopt};
+  if (method == "ping")
+    return {make_result(id, json::object()), std::nullopt};
+  if (method == "initialize")
+    return initialize(id, params);
+  if (state_ == State::New)
+    return {make_error(id, code::kInvalidRequest,
+                       "invalid request: the session is not initialized; send initialize first"),
+            std::nullopt};
+  if (method == "tools/list") {
+    if (params.is_object() && params.contains("cursor")) {
+      const json &cursor = params["cursor"];
+      return {make_error(id, code::kInvalidParams,
+                         cursor.is_string() ? "invalid params: unknown cursor (this server lists "
+                                              "every tool on one page)"
+                                            : "invalid params: cursor must be a string"),
+              std::nullopt};
+    }
+    return {make_result(id, server_.tools().list_result()), std::nullopt};
+  }
+  if (method == "tools/call")
+    return call_tool(id, params);
+  return set_level(id, params); // logging/setLevel
+}
+
+Step Session::initialize(const json &id, const json &params) {
+  if (state_ != State::New)
+    return {make_error(id, code::kInvalidRequest, "invalid request: already initialized"),
+            std::nullopt};
+  if (!params.is_object() || !params.contains("protocolVersion") ||
+      !params["protocolVersion"].is_string())
+    return {make_error(id, code::kInvalidParams,
+                       "invalid params: initialize needs protocolVersion (a string)"),
+            std::nullopt};
+  for (const char *key : {"capabilities", "clientInfo"})
+    if (params.contains(key) && !params[key].is_object())
+      return {make_error(id, code::kInvalidParams,
+                         std::string("invalid params: ") + key + " must be an object"),
+              std::nullopt};
+  std::string requested = params["protocolVersion"].get<std::string>();
+  version_ = is_supported_version(requested) ? requested : std::string(kProtocolVersions.front());
+  std::string client_name = "unknown client";
+  if (params.contains("clientInfo")) {
+    const json &info = params["clientInfo"];
+    if (info.contains("name") && info["name"].is_string())
+      client_name = info["name"].get<std::string>();
+    if (info.contains("version") && info["version"].is_string())
+      client_name += " " + info["version"].get<std::string>();
+  }
+  state_ = State::Initialized;
+  spdlog::info("{}: initialized by {} (protocol {}{})", client_, scrub_secrets(client_name),
+               version_, requested == version_ ? "" : ", asked for " + scrub_secrets(requested));
+  return {make_result(id, server_.initialize_result(version_)), std::nullopt};
+}
+
+Step Session::call_tool(const json &id, const json &params) {
+  if (!params.is_object() || !params.contains("name") || !params["name"].is_string())
+    return {make_error(id, code::kInvalidParams, "invalid params: tools/call needs name (a string)"),
+            std::nullopt};
+  std::string name = params["name"].get<std::string>();
+  const tools::Tool *tool = server_.tools().find(name);
+  if (tool == nullptr)
+    return {make_error(id, code::kInvalidParams,
+                       "invalid params: unknown tool '" + name + "'; the tools are " +
+                           policy::join(server_.tools().names(), ", ")),
+            std::nullopt};
+  json arguments = json::object();
+  if (params.contains("arguments")) {
+    if (!params["arguments"].is_object())
+      return {make_error(id, code::kInvalidParams, "invalid params: arguments must be an object"),
+              std::nullopt};
+    arguments = params["arguments"];
+  }
+
+  auto notify = [this](std::string_view level, const json &data) { log_to_client(level, data); };
+  if (!tool->calls_upstream) {
+    tools::ToolContext ctx{&ceiling_, nullptr, client_, notify};
+    return {make_result(id, tool->handler(arguments, ctx).to_json()), std::nullopt};
+  }
+
+  auto cancel = std::make_shared<CancelToken>();
+  std::string key = id_key(id);
+  {
+    std::lock_guard lock(mutex_);
+    if (in_flight_.count(key))
+      return {make_error(id, code::kInvalidRequest,
+                         "invalid request: id " + key + " is already used by a request in progress"),
+              std::nullopt};
+    if (in_flight_.size() >= kMaxInFlight)
+      return {make_result(id, tools::ToolResult::failure(
+                                  "Busy: " + std::to_string(kMaxInFlight) +
+                                  " tool calls are already in progress; retry when some finish.")
+                                  .to_json()),
+              std::nullopt};
+    in_flight_.emplace(key, cancel);
+  }
+  Job job;
+  job.id = id;
+  job.run = [this, tool, arguments = std::move(arguments), cancel, key, id, notify]() -> std::optional<json> {
+    tools::ToolContext ctx{&ceiling_, cancel.get(), client_, notify};
+    json reply;
+    try {
+      reply = make_result(id, tool->handler(arguments, ctx).to_json());
+    } catch (const std::exception &e) {
+      spdlog::error("internal error in {}: {}", tool->name(), scrub_secrets(e.what()));
+      reply = make_error(id, code::kInternalError, "internal error");
+    }
+    std::lock_guard lock(mutex_);
+    in_flight_.erase(key);
+    if (cancel->cancelled()) {
+      spdlog::info("{}: {} request {} was cancelled; no reply sent", client_, tool->name(), key);
+      return std::nullopt;
+    }
+    return reply;
+  };
+  return {std::nullopt, std::move(job)};
+}
+
+Step Session::set_level(const json &id, const json &params) {
+  if (!params.is_object() || !params.contains("level") || !params["level"].is_string() ||
+      level_rank(params["level"].get<std::string>()) < 0)
+    return {make_error(id, code::kInvalidParams,
+                       "invalid params: level must be one of debug, info, notice, warning, error, "
+                       "critical, alert, emergency"),
+            std::nullopt};
+  log_threshold_ = level_rank(params["level"].get<std::string>());
+  return {make_result(id, json::object()), std::nullopt};
+}
+
+void Session::notification(const std::string &method, const json &params) {
+  if (method == "notifications/initialized") {
+    if (state_ == State::Initialized)
+      state_ = State::Ready;
+    return;
+  }
+  if (method == "notifications/cancelled") {
+    if (!params.is_object() || !params.contains("requestId"))
+      return;
+    std::string key = id_key(params["requestId"]);
+    std::lock_guard lock(mutex_);
+    if (auto it = in_flight_.find(key); it != in_flight_.end()) {
+      spdlog::debug("{}: cancelling request {}", client_, key);
+      it->second->cancel();
+    }
+    return;
+  }
+  // Other notifications (progress, roots/list_changed, unknown ones) need nothing from us.
+}
+
+void Session::log_to_client(std::string_view level, const json &data) {
+  int threshold = log_threshold_.load();
+  if (threshold < 0 || level_rank(level) < threshold || !notify_)
+    return;
+  notify_(json{{"jsonrpc", "2.0"},
+               {"method", "notifications/message"},
+               {"params", {{"level", level}, {"logger", "datafast-mcp"}, {"data", data}}}});
+}
+
+} // namespace dfmcp::mcp

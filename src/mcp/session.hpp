@@ -1,0 +1,71 @@
+// One MCP session (the stdio process, or one HTTP session): lifecycle, negotiated version, log
+// level, and the tool calls in flight. handle() is free of I/O: it returns the reply to send now
+// and, for a tool call that waits on DataFast, a Job for the transport to run on another thread,
+// so ping and cancellation are never held up by it.
+#pragma once
+
+#include "mcp/server.hpp"
+#include "util/cancel.hpp"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace dfmcp::mcp {
+
+struct Job {
+  json id;
+  // Runs the tool; returns the reply, or nullopt when the request was cancelled (no reply then).
+  std::function<std::optional<json>()> run;
+};
+
+struct Step {
+  std::optional<json> reply; // send now
+  std::optional<Job> job;    // run off the reading thread; it produces the reply
+};
+
+class Session {
+public:
+  // Sends a server-to-client notification (notifications/message); called from any thread.
+  using Notify = std::function<void(const json &message)>;
+
+  Session(const Server &server, std::string client, const policy::Ceiling &ceiling, Notify notify);
+
+  Step handle_line(std::string_view line);
+  Step handle(const json &message);
+
+  bool initialized() const { return state_ != State::New; }
+  const std::string &protocol_version() const { return version_; }
+  std::size_t in_flight() const;
+  void cancel_all();
+
+  static constexpr std::size_t kMaxInFlight = 64;
+  static constexpr std::size_t kMaxLineBytes = 4u * 1024 * 1024;
+
+private:
+  enum class State { New, Initialized, Ready };
+
+  Step request(const json &id, const std::string &method, const json &params);
+  void notification(const std::string &method, const json &params);
+  Step initialize(const json &id, const json &params);
+  Step call_tool(const json &id, const json &params);
+  Step set_level(const json &id, const json &params);
+  void log_to_client(std::string_view level, const json &data);
+
+  const Server &server_;
+  std::string client_;
+  const policy::Ceiling &ceiling_;
+  Notify notify_;
+  State state_ = State::New;
+  std::string version_;
+  std::atomic<int> log_threshold_{-1}; // index into the RFC 5424 levels; -1: client asked for none
+
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<CancelToken>> in_flight_; // by id_key
+};
+
+} // namespace dfmcp::mcp

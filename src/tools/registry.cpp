@@ -1,0 +1,50 @@
+#include "tools/registry.hpp"
+
+#include <stdexcept>
+
+namespace dfmcp::tools {
+
+ToolResult ToolResult::success(json structured) {
+  ToolResult r;
+  r.text = dump_json(structured);
+  r.structured = std::move(structured);
+  return r;
+}
+
+ToolResult ToolResult::failure(std::string message) {
+  ToolResult r;
+  r.is_error = true;
+  r.text = std::move(message);
+  return r;
+}
+
+json ToolResult::to_json() const {
+  json out{{"content", json::array({json{{"type", "text"}, {"text", text}}})}, {"isError", is_error}};
+  if (!is_error)
+    out["structuredContent"] = structured;
+  return out;
+}
+
+void ToolRegistry::add(Tool tool) {
+  std::string name = tool.name();
+  if (!tools_.emplace(name, std::move(tool)).second)
+    throw std::logic_error("tool registered twice: " + name);
+  json list = json::array();
+  for (const auto &[n, t] : tools_) // std::map: deterministic order by name
+    list.push_back(t.definition);
+  list_result_ = json{{"tools", std::move(list)}};
+}
+
+const Tool *ToolRegistry::find(std::string_view name) const {
+  auto it = tools_.find(name);
+  return it == tools_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> ToolRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto &[n, t] : tools_)
+    out.push_back(n);
+  return out;
+}
+
+} // namespace dfmcp::tools
