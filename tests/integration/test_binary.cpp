@@ -1,0 +1,333 @@
+// Through the real binary: stdio MCP against a sandbox upstream over verified TLS.
+#include "sandbox/sandbox.hpp"
+#include "support/process.hpp"
+#include "support/sandbox_client.hpp"
+#include "util/json_input.hpp"
+
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <sstream>
+
+using namespace dfmcp;
+using namespace dfmcp::test;
+using Fault = sandbox::Fault;
+
+namespace {
+
+const std::string kBinary = DFMCP_BINARY;
+const std::string kSiteA = "65a1b2c3d4e5f60718293a01";
+const std::string kSiteB = "65a1b2c3d4e5f60718293a02";
+
+std::size_t count_of(const std::string &haystack, const std::string &needle) {
+  std::size_t n = 0;
+  for (std::size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1))
+    ++n;
+  return n;
+}
+
+// A sandbox upstream plus the datafast-mcp binary pointed at it (CA file, URL, parent token).
+struct Rig {
+  std::unique_ptr<sandbox::Sandbox> sb = sandbox::Sandbox::start(sandbox_options());
+  TempDir dir;
+  std::string ca_file = dir.write("ca.pem", sb->ca_pem());
+  std::string token = sb->parent_token().reveal();
+  std::unique_ptr<Child> child; // declared last: it stops before the sandbox does
+  int next_id = 1;
+
+  std::vector<std::string> args(std::vector<std::string> extra) const {
+    std::vector<std::string> a = {kBinary, "--upstream-url", sb->base_url(), "--ca-file", ca_file};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  std::map<std::string, std::string> env() const { return {{"DATAFAST_TOKEN", token}}; }
+
+  void start(std::vector<std::string> extra = {"--permissions", "analytics:read,websites:read",
+                                               "--websites", kSiteA + "," + kSiteB}) {
+    child = Child::spawn(args(std::move(extra)), env());
+  }
+
+  json read() {
+    auto line = child->read_line();
+    REQUIRE_MESSAGE(line.has_value(), "no reply; stderr: " << child->all_stderr());
+    auto parsed = parse_json(*line);
+    REQUIRE_MESSAGE(parsed.has_value(), "stdout line is not JSON: " << *line);
+    return *parsed;
+  }
+  void send(const json &message) { child->write_line(message.dump()); }
+  int request_async(const std::string &method, json params = json::object()) {
+    int id = next_id++;
+    send({{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
+    return id;
+  }
+  json request(const std::string &method, json params = json::object()) {
+    int id = request_async(method, std::move(params));
+    json reply = read();
+    REQUIRE(reply["id"] == id);
+    return reply;
+  }
+  json call(const std::string &tool, json args = json::object()) {
+    json r = request("tools/call", {{"name", tool}, {"arguments", std::move(args)}});
+    REQUIRE(r.contains("result"));
+    return r["result"];
+  }
+  void initialize() {
+    json r = request("initialize", {{"protocolVersion", "2025-11-25"},
+                                    {"capabilities", json::object()},
+                                    {"clientInfo", {{"name", "integration-test"}, {"version", "1"}}}});
+    REQUIRE(r["result"]["protocolVersion"] == "2025-11-25");
+    send({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  }
+  std::size_t upstream_requests(const std::string &method = "") const {
+    std::size_t n = 0;
+    for (const auto &r : sb->requests())
+      n += method.empty() || r.method == method;
+    return n;
+  }
+};
+
+} // namespace
+
+TEST_SUITE("integration") {
+
+TEST_CASE("an agent lists - creates and revokes within the ceiling - refusals never reach DataFast") {
+  Rig rig;
+  rig.start();
+  rig.initialize();
+
+  json tools = rig.request("tools/list");
+  CHECK(tools["result"]["tools"].size() == 4);
+
+  json ceiling = rig.call("get_token_ceiling");
+  CHECK(ceiling["structuredContent"]["permissions"] == json{"analytics:read", "websites:read"});
+  CHECK(rig.upstream_requests() == 0);
+
+  json listed = rig.call("list_access_tokens");
+  REQUIRE(listed["isError"] == false);
+  CHECK(listed["structuredContent"]["count"] == 3);
+  CHECK(listed["structuredContent"]["tokens"][0]["isServerToken"] == true);
+
+  // Refused: beyond the ceiling, in several ways. None reaches the sandbox.
+  std::size_t before = rig.upstream_requests();
+  for (json args : {json{{"name", "a"}, {"permissions", {"api-keys:write"}}},
+                    json{{"name", "b"}, {"permissions", {"*"}}},
+                    json{{"name", "c"}, {"permissions", {"analytics:read"}}, {"websiteIds", json::array()}},
+                    json{{"name", "d"}, {"permissions", {"analytics:read"}}, {"websiteIds", {"65a1b2c3d4e5f60718293a03"}}},
+                    json{{"name", "e"}, {"permissions", json::array()}},
+                    json{{"name", "f"}, {"permissions", {"Analytics:Read"}}}}) {
+    CAPTURE(args.dump());
+    json r = rig.call("create_access_token", args);
+    CHECK(r["isError"] == true);
+    CHECK(r["content"][0]["text"].get<std::string>().find("Nothing was sent to DataFast") != std::string::npos);
+  }
+  CHECK(rig.upstream_requests() == before);
+
+  // Allowed: a narrow token on one website.
+  json created = rig.call("create_access_token", {{"name", "report sub-agent"},
+                                                  {"permissions", {"analytics:read"}},
+                                                  {"websiteIds", {kSiteA}}});
+  REQUIRE(created["isError"] == false);
+  std::string key = created["structuredContent"]["key"];
+  std::string id = created["structuredContent"]["token"]["id"];
+  CHECK(key.starts_with("dft_"));
+  CHECK(rig.upstream_requests("POST") == 1);
+
+  json after = rig.call("list_access_tokens");
+  bool found = false;
+  for (const json &t : after["structuredContent"]["tokens"])
+    if (t["id"] == id) {
+      found = true;
+      CHECK(t["withinCeiling"] == true);
+      CHECK(t["revocable"] == true);
+    }
+  CHECK(found);
+
+  // Revoke refusals: the server's own token and a token beyond the ceiling. No DELETE.
+  std::string parent_id = listed["structuredContent"]["tokens"][0]["id"];
+  std::string wide_id = listed["structuredContent"]["tokens"][2]["id"];
+  CHECK(rig.call("revoke_access_token", {{"tokenId", parent_id}})["isError"] == true);
+  CHECK(rig.call("revoke_access_token", {{"tokenId", wide_id}})["isError"] == true);
+  CHECK(rig.upstream_requests("DELETE") == 0);
+
+  json revoked = rig.call("revoke_access_token", {{"tokenId", id}});
+  CHECK(revoked["isError"] == false);
+  CHECK(rig.upstream_requests("DELETE") == 1);
+
+  rig.child->close_stdin();
+  std::string rest = rig.child->drain_stdout();
+  CHECK(rest.empty());
+  CHECK(rig.child->wait() == 0);
+
+  // Secrets: the parent token appears nowhere; the new key only once, in the create result.
+  std::string out = rig.child->all_stdout(), err = rig.child->all_stderr();
+  CHECK(count_of(out, rig.token) == 0);
+  CHECK(count_of(err, rig.token) == 0);
+  // One stdout line carries the key: the create result (in its structuredContent and its text).
+  std::size_t lines_with_key = 0;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    lines_with_key += line.find(key) != std::string::npos;
+  CHECK(lines_with_key == 1);
+  CHECK(count_of(err, key) == 0);
+  CHECK(rig.sb->tls_handshakes() == 1); // one kept-alive upstream connection for every call
+}
+
+TEST_CASE("ping is answered while a call waits on DataFast - and a cancelled call sends no reply") {
+  Rig rig;
+  rig.start();
+  rig.initialize();
+  rig.sb->inject(Fault::of(Fault::Kind::Hang, "GET"));
+  int slow = rig.request_async("tools/call", {{"name", "list_access_tokens"}, {"arguments", json::object()}});
+  REQUIRE(rig.sb->wait_for_requests(1, std::chrono::seconds(10)));
+  json pong = rig.request("ping");
+  CHECK(pong["result"] == json::object());
+  rig.send({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", slow}}}});
+  // The next call is served normally; had the cancelled one replied, its reply would come first.
+  json ceiling = rig.call("get_token_ceiling");
+  CHECK(ceiling["isError"] == false);
+  json listed = rig.call("list_access_tokens");
+  CHECK(listed["isError"] == false);
+  rig.child->close_stdin();
+  CHECK(rig.child->drain_stdout().empty());
+  CHECK(rig.child->wait() == 0);
+  rig.sb->release_hangs();
+}
+
+TEST_CASE("SIGTERM while a call waits: clean exit 0") {
+  Rig rig;
+  rig.start();
+  rig.initialize();
+  rig.sb->inject(Fault::of(Fault::Kind::Hang, "GET"));
+  rig.request_async("tools/call", {{"name", "list_access_tokens"}, {"arguments", json::object()}});
+  REQUIRE(rig.sb->wait_for_requests(1, std::chrono::seconds(10)));
+  rig.child->signal(SIGTERM);
+  CHECK(rig.child->wait() == 0);
+  CHECK(rig.child->all_stderr().find("received Terminated") != std::string::npos);
+  rig.sb->release_hangs();
+}
+
+TEST_CASE("end of input with nothing in flight: prompt exit 0 - stdout holds only protocol") {
+  Rig rig;
+  rig.start();
+  rig.initialize();
+  rig.child->write_line("garbage");
+  rig.child->write_line(R"({"jsonrpc":"2.0","id":"x","method":"nope"})");
+  rig.child->close_stdin();
+  std::string out = rig.child->drain_stdout();
+  CHECK(rig.child->wait() == 0);
+  std::istringstream lines(rig.child->all_stdout());
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    auto parsed = parse_json(line);
+    REQUIRE_MESSAGE(parsed.has_value(), line);
+    CHECK((*parsed)["jsonrpc"] == "2.0");
+  }
+  CHECK(n == 3);
+  CHECK_FALSE(rig.child->all_stderr().empty()); // logs went to stderr
+}
+
+TEST_CASE("upstream failures come back as isError results and the server keeps serving") {
+  Rig rig;
+  rig.start({"--permissions", "analytics:read", "--websites", kSiteA, "--timeout-ms", "500"});
+  rig.initialize();
+  rig.sb->inject(Fault::http_status(503, "GET"));
+  rig.sb->inject(Fault::of(Fault::Kind::Garbage, "GET"));
+  rig.sb->inject(Fault::of(Fault::Kind::Hang, "GET"));
+  for (const char *needle : {"HTTP 503", "could not be read", "did not answer in time"}) {
+    json r = rig.call("list_access_tokens");
+    CHECK(r["isError"] == true);
+    CHECK(r["content"][0]["text"].get<std::string>().find(needle) != std::string::npos);
+  }
+  rig.sb->release_hangs();
+  CHECK(rig.call("list_access_tokens")["isError"] == false);
+}
+
+TEST_CASE("a wrong CA file: TLS refused - nothing sent - a clear error") {
+  Rig rig;
+  auto other = sandbox::Sandbox::start(sandbox_options());
+  rig.ca_file = rig.dir.write("other-ca.pem", other->ca_pem());
+  rig.start();
+  rig.initialize();
+  json r = rig.call("list_access_tokens");
+  CHECK(r["isError"] == true);
+  CHECK(r["content"][0]["text"].get<std::string>().find("trusted TLS connection") != std::string::npos);
+  CHECK(rig.upstream_requests() == 0);
+}
+
+TEST_CASE("--sandbox serves the built-in account with no token") {
+  auto child = Child::spawn({kBinary, "--sandbox", "--permissions", "analytics:read,websites:read",
+                             "--websites", kSiteA}, {});
+  child->write_line(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+  child->write_line(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"create_access_token","arguments":{"name":"demo","permissions":["analytics:read"]}}})");
+  child->read_line();
+  auto line = child->read_line();
+  REQUIRE(line.has_value());
+  json r = json::parse(*line);
+  CHECK(r["result"]["isError"] == false);
+  CHECK(r["result"]["structuredContent"]["token"]["websiteIds"] == json{kSiteA});
+  child->close_stdin();
+  CHECK(child->wait() == 0);
+  CHECK(child->all_stderr().find("sandbox: serving a built-in DataFast account") != std::string::npos);
+}
+
+TEST_CASE("config errors exit 2 with one stderr line naming the key - and nothing on stdout") {
+  Rig rig;
+  struct Row {
+    std::vector<std::string> args;
+    std::map<std::string, std::string> env;
+    std::string needle;
+  };
+  std::string conf = rig.dir.write("bad.json", R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "upstream": {"baseUrl": "http://x"}})");
+  std::string unknown = rig.dir.write("unknown.json", R"({"ceiling": {"permissions": ["*"], "websiteIds": "*", "maxTokens": 3}})");
+  std::vector<Row> rows = {
+      {{kBinary, "--permissions", "*", "--websites", "*"}, {}, "config error: DATAFAST_TOKEN: not set"},
+      {{kBinary, "--config", conf}, rig.env(), "config error: upstream.baseUrl: 'http://x' must use https"},
+      {{kBinary, "--config", unknown}, rig.env(), "config error: ceiling.maxTokens: unknown key"},
+      {{kBinary, "--permissions", "*", "--websites", ""}, rig.env(), "config error: --websites"},
+      {{kBinary, "--permissions", "analytics:raed", "--websites", "*"}, rig.env(), "config error: --permissions item 0: 'analytics:raed' is not a DataFast permission"},
+      {{kBinary, "--permissions", "*", "--websites", "*", "--log-level", "chatty"}, rig.env(), "config error: --log-level"},
+      {{kBinary, "--permissions", "*", "--websites", "*", "--config", "/nonexistent.json"}, rig.env(), "config error: --config: cannot open"},
+      {{kBinary, "--permissions", "*", "--websites", "*"}, {{"DATAFAST_TOKEN", "df_websitekey12345"}}, "config error: DATAFAST_TOKEN: does not hold"},
+      {{kBinary, "check", "--permissions", "*"}, rig.env(), "config error: ceiling.websiteIds: not set"},
+      {{kBinary, "--bogus"}, rig.env(), "usage error"},
+  };
+  for (const Row &row : rows) {
+    CAPTURE(row.needle);
+    RunResult r = run(row.args, row.env);
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find(row.needle) != std::string::npos);
+    CHECK(r.err.find("df_websitekey12345") == std::string::npos);
+  }
+}
+
+TEST_CASE("check prints each effective value with where it came from") {
+  Rig rig;
+  std::string conf = rig.dir.write("c.json", R"({"ceiling": {"permissions": ["analytics:read"], "websiteIds": ["65a1b2c3d4e5f60718293a01"]}, "upstream": {"timeoutMs": 2000}})");
+  auto env = rig.env();
+  env["DATAFAST_API_URL"] = "https://api.example.com/v1";
+  RunResult r = run({kBinary, "check", "--config", conf, "--websites", kSiteB}, env);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("Configuration is valid") != std::string::npos);
+  CHECK(r.out.find("https://api.example.com/v1") != std::string::npos);
+  CHECK(r.out.find("environment DATAFAST_API_URL") != std::string::npos);
+  CHECK(r.out.find("config file " + conf) != std::string::npos);
+  CHECK(r.out.find(kSiteB) != std::string::npos);
+  CHECK(r.out.find("flag --websites") != std::string::npos);
+  CHECK(r.out.find("2000") != std::string::npos);
+  CHECK(r.out.find("parent token") != std::string::npos);
+  CHECK(r.out.find(rig.token) == std::string::npos);
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("--help and --version") {
+  RunResult help = run({kBinary, "--help"}, {});
+  CHECK(help.code == 0);
+  CHECK(help.out.find("Usage:") != std::string::npos);
+  RunResult version = run({kBinary, "--version"}, {});
+  CHECK(version.code == 0);
+  CHECK(version.out.starts_with("datafast-mcp " DFMCP_VERSION));
+}
+
+}

@@ -1,0 +1,178 @@
+#include "config.hpp"
+#include "support/process.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace dfmcp;
+using namespace dfmcp::config;
+
+namespace {
+
+const std::string kToken = "dft_TESTtoken0123456789abcdefXYZ1";
+
+Env env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string &name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end())
+      return std::nullopt;
+    return it->second;
+  };
+}
+
+Env with_token() { return env_of({{"DATAFAST_TOKEN", kToken}}); }
+
+struct FileCase {
+  test::TempDir dir;
+  Options options;
+  explicit FileCase(std::string_view json) { options.config_path = dir.write("config.json", json); }
+};
+
+ConfigError error_of(const Expected<Config, ConfigError> &r) {
+  REQUIRE_FALSE(r.has_value());
+  return r.error();
+}
+
+constexpr std::string_view kValid = R"({
+  "upstream": {"timeoutMs": 5000},
+  "ceiling": {"permissions": ["analytics:read", "websites:read"], "websiteIds": ["65a1b2c3d4e5f60718293a01"]},
+  "logging": {"level": "debug"}
+})";
+
+} // namespace
+
+TEST_SUITE("config") {
+
+TEST_CASE("a valid file loads with defaults and remembers where each value came from") {
+  FileCase c(kValid);
+  auto cfg = load(c.options, with_token());
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->upstream.to_string() == "https://datafa.st/api/v1/admin");
+  CHECK(cfg->base_url.origin.source == Source::Default);
+  CHECK(cfg->timeout_ms.value == 5000);
+  CHECK(cfg->timeout_ms.origin.source == Source::File);
+  CHECK(cfg->ceiling.permissions.names() == std::vector<std::string>{"analytics:read", "websites:read"});
+  CHECK(cfg->ceiling.websites.ids == std::vector<std::string>{"65a1b2c3d4e5f60718293a01"});
+  CHECK(cfg->log_level.value == "debug");
+  CHECK(cfg->token.reveal() == kToken);
+}
+
+TEST_CASE("flags override the file - and the environment overrides the file's URL and CA") {
+  FileCase c(R"({"upstream": {"baseUrl": "https://file.example/api"},
+                 "ceiling": {"permissions": ["*"], "websiteIds": "*"}})");
+  auto env = env_of({{"DATAFAST_TOKEN", kToken}, {"DATAFAST_API_URL", "https://env.example/v1"}});
+  auto from_env = load(c.options, env);
+  REQUIRE(from_env.has_value());
+  CHECK(from_env->upstream.host == "env.example");
+  CHECK(from_env->base_url.origin.describe() == "environment DATAFAST_API_URL");
+
+  c.options.upstream_url = "https://flag.example:8443/x/";
+  c.options.permissions = std::vector<std::string>{"goals:read"};
+  c.options.websites = "abc,def";
+  auto from_flags = load(c.options, env);
+  REQUIRE(from_flags.has_value());
+  CHECK(from_flags->upstream.host == "flag.example");
+  CHECK(from_flags->upstream.port == 8443);
+  CHECK(from_flags->upstream.base_path == "/x");
+  CHECK(from_flags->base_url.origin.describe() == "flag --upstream-url");
+  CHECK(from_flags->ceiling.permissions.names() == std::vector<std::string>{"goals:read"});
+  CHECK(from_flags->ceiling.websites.ids == std::vector<std::string>{"abc", "def"});
+  CHECK(from_flags->website_ids.origin.describe() == "flag --websites");
+}
+
+TEST_CASE("flags alone configure the server - with no file") {
+  Options o;
+  o.permissions = std::vector<std::string>{"analytics:read"};
+  o.websites = "*";
+  auto cfg = load(o, with_token());
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->ceiling.websites.all);
+}
+
+TEST_CASE("config errors name the key and the problem") {
+  struct Row {
+    const char *json;
+    const char *key;
+    const char *message_start;
+  };
+  const Row rows[] = {
+      {R"([])", "(top level)", "must be a JSON object"},
+      {R"({"upstrem": {}})", "upstrem", "unknown key; did you mean 'upstream'?"},
+      {R"({"upstream": {"baseURL": "https://x"}})", "upstream.baseURL", "unknown key; did you mean 'baseUrl'?"},
+      {R"({"upstream": {"baseUrl": 5}})", "upstream.baseUrl", "must be a string, got integer 5"},
+      {R"({"upstream": {"baseUrl": "http://datafa.st/api"}, "ceiling": {"permissions": ["*"], "websiteIds": "*"}})",
+       "upstream.baseUrl", "'http://datafa.st/api' must use https"},
+      {R"({"upstream": {"timeoutMs": "5s"}})", "upstream.timeoutMs", "must be an integer"},
+      {R"({"upstream": {"timeoutMs": 10}, "ceiling": {"permissions": ["*"], "websiteIds": "*"}})",
+       "upstream.timeoutMs", "10 is out of range"},
+      {R"({"ceiling": {"permissions": "analytics:read", "websiteIds": "*"}})", "ceiling.permissions", "must be a list"},
+      {R"({"ceiling": {"permissions": ["analytics:read", 3], "websiteIds": "*"}})", "ceiling.permissions[1]", "must be a string"},
+      {R"({"ceiling": {"permissions": ["analytics:reed"], "websiteIds": "*"}})", "ceiling.permissions[0]",
+       "'analytics:reed' is not a DataFast permission"},
+      {R"({"ceiling": {"permissions": [], "websiteIds": "*"}})", "ceiling.permissions", "an empty list would allow nothing"},
+      {R"({"ceiling": {"permissions": ["*"], "websiteIds": []}})", "ceiling.websiteIds", "an empty list is ambiguous"},
+      {R"({"ceiling": {"permissions": ["*"], "websiteIds": "all"}})", "ceiling.websiteIds", "must be a list of website ids or the string"},
+      {R"({"ceiling": {"permissions": ["*"]}})", "ceiling.websiteIds", "not set"},
+      {R"({"ceiling": {"websiteIds": "*"}})", "ceiling.permissions", "not set"},
+      {R"({"ceiling": {"permissions": ["*"], "websiteIds": "*", "extra": 1}})", "ceiling.extra", "unknown key"},
+      {R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "logging": {"level": "loud"}})", "logging.level",
+       "'loud' is not a level"},
+      {R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "upstream": {"caFile": "/nonexistent/ca.pem"}})",
+       "upstream.caFile", "cannot load certificates"},
+      {R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "upstream": {"tokenEnv": "1BAD"}})",
+       "upstream.tokenEnv", "'1BAD' is not an environment variable name"},
+      {"{\"ceiling\": ", "--config", "'"},
+  };
+  for (const Row &row : rows) {
+    CAPTURE(row.json);
+    FileCase c(row.json);
+    ConfigError e = error_of(load(c.options, with_token()));
+    CHECK(e.key == row.key);
+    CHECK(e.message.find(row.message_start) != std::string::npos);
+  }
+}
+
+TEST_CASE("a flag's error names the flag") {
+  Options o;
+  o.permissions = std::vector<std::string>{"analytics:read", "nope"};
+  o.websites = "*";
+  ConfigError e = error_of(load(o, with_token()));
+  CHECK(e.key == "--permissions item 1");
+  o.permissions = std::vector<std::string>{"analytics:read"};
+  o.websites = "abc,,def";
+  e = error_of(load(o, with_token()));
+  CHECK(e.key == "--websites item 1");
+  o.websites = "*";
+  o.upstream_url = "ftp://x";
+  e = error_of(load(o, with_token()));
+  CHECK(e.key == "--upstream-url");
+}
+
+TEST_CASE("the parent token comes from the environment and must look like a dft_ token") {
+  Options o;
+  o.permissions = std::vector<std::string>{"*"};
+  o.websites = "*";
+  ConfigError missing = error_of(load(o, env_of({})));
+  CHECK(missing.key == "DATAFAST_TOKEN");
+  CHECK(missing.message.starts_with("not set"));
+
+  ConfigError website_key = error_of(load(o, env_of({{"DATAFAST_TOKEN", "df_websitekey123456"}})));
+  CHECK(website_key.message.find("must start with dft_") != std::string::npos);
+  CHECK(website_key.to_string().find("df_websitekey123456") == std::string::npos);
+
+  o.token_env = "MY_TOKEN";
+  auto other = load(o, env_of({{"MY_TOKEN", kToken}}));
+  REQUIRE(other.has_value());
+  CHECK(other->token.reveal() == kToken);
+}
+
+TEST_CASE("sandbox mode needs no token") {
+  Options o;
+  o.sandbox = true;
+  o.permissions = std::vector<std::string>{"*"};
+  o.websites = "*";
+  auto cfg = load(o, env_of({}));
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->token.empty());
+}
+
+}

@@ -1,0 +1,94 @@
+#include "support/rpc.hpp"
+
+using namespace dfmcp;
+using namespace dfmcp::test;
+
+namespace {
+Harness harness() { return Harness(make_test_ceiling({"*"}, std::nullopt)); }
+} // namespace
+
+TEST_SUITE("jsonrpc") {
+
+TEST_CASE("parse errors - invalid requests and batches get the spec's error with a null id") {
+  struct Row {
+    const char *line;
+    int code;
+    const char *message_start;
+  };
+  const Row rows[] = {
+      {"{not json", -32700, "parse error: invalid JSON at byte"},
+      {"\"\xff\xfe\"", -32700, "parse error"},
+      {"[]", -32600, "invalid request: an empty array"},
+      {R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])", -32600, "invalid request: batches"},
+      {"42", -32600, "invalid request: a message must be a JSON object, got integer"},
+      {"null", -32600, "invalid request: a message must be a JSON object"},
+      {R"({"id":1,"method":"ping"})", -32600, "invalid request: \"jsonrpc\" must be \"2.0\""},
+      {R"({"jsonrpc":"1.0","id":1,"method":"ping"})", -32600, "invalid request: \"jsonrpc\""},
+      {R"({"jsonrpc":"2.0","id":null,"method":"ping"})", -32600, "invalid request: \"id\" must not be null"},
+      {R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})", -32600, "invalid request: \"id\" must be a string or an integer"},
+      {R"({"jsonrpc":"2.0","id":{},"method":"ping"})", -32600, "invalid request: \"id\""},
+      {R"({"jsonrpc":"2.0","id":1})", -32600, "invalid request: \"method\" is missing"},
+  };
+  Harness h = harness();
+  for (const Row &row : rows) {
+    CAPTURE(row.line);
+    json reply = h.send_line(row.line);
+    REQUIRE(reply.is_object());
+    CHECK(reply["jsonrpc"] == "2.0");
+    CHECK(error_code(reply) == row.code);
+    CHECK(reply["error"]["message"].get<std::string>().starts_with(row.message_start));
+    CHECK(reply.contains("id"));
+    if (row.code == -32700 || std::string_view(row.line).find("\"id\":1") == std::string_view::npos)
+      CHECK(reply["id"].is_null());
+  }
+  // The session still serves after all of that.
+  json pong = h.request("ping");
+  CHECK(pong == json{{"jsonrpc", "2.0"}, {"id", h.next_id}, {"result", json::object()}});
+}
+
+TEST_CASE("an error keeps the request's id when it is readable") {
+  Harness h = harness();
+  json r = h.send_line(R"({"jsonrpc":"2.0","id":"abc","method":7})");
+  CHECK(r["id"] == "abc");
+  CHECK(error_code(r) == -32600);
+}
+
+TEST_CASE("params that are not an object: an array is invalid params - a scalar an invalid request") {
+  Harness h = harness();
+  CHECK(error_code(h.send_line(R"({"jsonrpc":"2.0","id":1,"method":"ping","params":[1]})")) == -32602);
+  CHECK(error_code(h.send_line(R"({"jsonrpc":"2.0","id":2,"method":"ping","params":"x"})")) == -32600);
+}
+
+TEST_CASE("notifications are never answered - even unknown or malformed ones") {
+  Harness h = harness();
+  CHECK(h.send_line(R"({"jsonrpc":"2.0","method":"notifications/unknown"})").is_null());
+  CHECK(h.send_line(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":99}})").is_null());
+  CHECK(h.send_line(R"({"jsonrpc":"2.0","method":5})").is_null());
+  CHECK(h.send_line(R"({"jsonrpc":"2.0","method":"notifications/initialized","params":"bad"})").is_null());
+}
+
+TEST_CASE("responses from the client are accepted silently") {
+  Harness h = harness();
+  CHECK(h.send_line(R"({"jsonrpc":"2.0","id":1,"result":{}})").is_null());
+  CHECK(h.send_line(R"({"jsonrpc":"2.0","id":2,"error":{"code":-1,"message":"x"}})").is_null());
+}
+
+TEST_CASE("deeply nested JSON is refused quickly instead of exhausting the stack") {
+  Harness h = harness();
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  json r = h.send_line(deep);
+  CHECK(error_code(r) == -32700);
+  CHECK(r["error"]["message"].get<std::string>().find("nested deeper than 64") != std::string::npos);
+}
+
+TEST_CASE("a message over the size limit is refused") {
+  Harness h = harness();
+  std::string huge = R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":")" +
+                     std::string(mcp::Session::kMaxLineBytes, 'a') + "\"}}";
+  json r = h.send_line(huge);
+  CHECK(error_code(r) == -32600);
+  CHECK(r["error"]["message"].get<std::string>().find("exceeds the limit") != std::string::npos);
+}
+
+}
