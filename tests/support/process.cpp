@@ -200,6 +200,9 @@ std::optional<int> Child::wait(std::chrono::milliseconds guard) {
   if (r != pid_)
     return std::nullopt;
   status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  // The child is gone, so its stderr reaches EOF: collect the rest before anyone reads it.
+  if (err_reader_.joinable())
+    err_reader_.join();
   return status_;
 }
 

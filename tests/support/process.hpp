@@ -37,7 +37,7 @@ public:
   std::string drain_stdout(std::chrono::milliseconds guard = 10s);
 
   std::string all_stdout() const { return stdout_all_; } // every byte read from stdout so far
-  std::string all_stderr();                              // every byte written to stderr so far
+  std::string all_stderr(); // what the child wrote to stderr so far; all of it once wait() returned
   // Blocks until stderr contains `needle` (or the guard passes).
   bool wait_for_stderr(std::string_view needle, std::chrono::milliseconds guard = 10s);
 
