@@ -11,7 +11,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <csignal>
+#include <fcntl.h>
 #include <cstdio>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -37,9 +39,39 @@ std::string ceiling_summary(const policy::Ceiling &c) {
   return "permissions " + c.permissions.describe() + "; websites " + c.websites.describe();
 }
 
+
+// Makes sure fds 0, 1 and 2 are open (on /dev/null if the parent closed them): otherwise the
+// next file this process opens (a socket, the signalfd) would take the number, and protocol
+// output or log lines would go into it.
+void guard_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+      ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+}
+
+// One line, whatever the message holds: control characters are escaped.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (u < 0x20 || u == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else
+      out.push_back(c);
+  }
+  return out;
+}
+
 } // namespace
 
 int run_app(int argc, const char *const *argv) {
+  guard_standard_fds();
   log::init();
   std::signal(SIGPIPE, SIG_IGN); // a closed stdout or socket is an error value, not a death
 
@@ -51,7 +83,7 @@ int run_app(int argc, const char *const *argv) {
   }
   auto cfg = config::load(cli->options, config::process_env());
   if (!cfg) {
-    std::fprintf(stderr, "datafast-mcp: config error: %s\n", cfg.error().to_string().c_str());
+    std::fprintf(stderr, "datafast-mcp: config error: %s\n", one_line(cfg.error().to_string()).c_str());
     return 2;
   }
   log::set_level(*log::parse_level(cfg->log_level.value));

@@ -124,7 +124,10 @@ Expected<FileValues, FileError> read_file_values(const json &root) {
       if (!t->is_number_integer())
         return unexpected(FileError{"upstream.timeoutMs", "must be an integer (milliseconds), got " +
                                                               quoted_type(*t)});
-      out.timeout_ms = t->get<long long>();
+      // An unsigned value past long long's range would wrap; any such value is out of range.
+      out.timeout_ms = t->is_number_unsigned() && t->get<std::uint64_t>() > 600000
+                           ? 600001
+                           : t->get<long long>();
     }
   }
 
@@ -325,7 +328,8 @@ Expected<Config, ConfigError> load(const Options &options, const Env &env) {
     timeout = *options.timeout_ms, timeout_origin = {Source::Flag, "--timeout-ms"};
   if (timeout < 100 || timeout > 600000)
     return error_at(timeout_origin, "upstream.timeoutMs",
-                    std::to_string(timeout) + " is out of range; give 100 to 600000 milliseconds");
+                    (timeout > 600000 ? std::string("the value") : std::to_string(timeout)) +
+                        " is out of range; give 100 to 600000 milliseconds");
   cfg.timeout_ms = {static_cast<int>(timeout), timeout_origin};
 
   // Ceiling: no default. It is the point of the server, so it must be stated.

@@ -31,6 +31,16 @@ bool display_key_matches(std::string_view display, const Secret &token) {
   return middle == "..." || middle == "\xE2\x80\xA6"; // "..." or U+2026
 }
 
+bool display_key_well_formed(std::string_view display) {
+  if (!display.starts_with("dft_"))
+    return false;
+  std::string_view rest = display.substr(4);
+  if (rest.size() < 7)
+    return false;
+  std::string_view middle = rest.substr(3, rest.size() - 7);
+  return middle == "..." || middle == "\xE2\x80\xA6";
+}
+
 std::string scrub_secrets(std::string_view text) {
   auto is_key_char = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||

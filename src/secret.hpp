@@ -47,6 +47,10 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 // True when `display` is DataFast's displayKey of `token` ("dft_ab1...xyz9"; "…" accepted for "...").
 bool display_key_matches(std::string_view display, const Secret &token);
 
+// True when `display` has DataFast's displayKey shape, dft_ + 3 + "..." (or "…") + 4 characters,
+// so that display_key_matches() can tell whether it is a given token's.
+bool display_key_well_formed(std::string_view display);
+
 // Replaces anything shaped like a DataFast token (dft_… or df_…) in `text` with a redaction marker.
 std::string scrub_secrets(std::string_view text);
 

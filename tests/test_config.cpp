@@ -121,6 +121,8 @@ TEST_CASE("config errors name the key and the problem") {
       {R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "upstream": {"tokenEnv": "1BAD"}})",
        "upstream.tokenEnv", "'1BAD' is not an environment variable name"},
       {"{\"ceiling\": ", "--config", "'"},
+      {R"({"upstream": {"timeoutMs": 18446744073709551615}, "ceiling": {"permissions": ["*"], "websiteIds": "*"}})",
+       "upstream.timeoutMs", "the value is out of range"},
   };
   for (const Row &row : rows) {
     CAPTURE(row.json);

@@ -164,7 +164,7 @@ TEST_CASE("a client that disconnects mid-request cancels the handler's work") {
   Gate gate;
   std::promise<bool> cancelled;
   Running s({}, [&](const http::Request &, CancelToken &cancel) {
-    cancel.set_hook([&] { gate.release(); });
+    cancel.set_hook([&](bool) { gate.release(); });
     gate.wait();
     cancelled.set_value(cancel.cancelled());
     return http::Response{};

@@ -65,6 +65,8 @@ TEST_CASE("notifications are never answered - even unknown or malformed ones") {
   CHECK(h.send_line(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":99}})").is_null());
   CHECK(h.send_line(R"({"jsonrpc":"2.0","method":5})").is_null());
   CHECK(h.send_line(R"({"jsonrpc":"2.0","method":"notifications/initialized","params":"bad"})").is_null());
+  CHECK(h.send_line(R"({"jsonrpc":"1.0","method":"notifications/initialized"})").is_null());
+  CHECK(h.send_line(R"({"method":"notifications/cancelled","params":{"requestId":1}})").is_null());
 }
 
 TEST_CASE("responses from the client are accepted silently") {

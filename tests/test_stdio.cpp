@@ -45,7 +45,11 @@ struct StdioRun {
   }
   ~StdioRun() {
     if (in[1] >= 0)
-      close(in[1]);
+      close(in[1]); // ends the loop if it still runs
+    if (exit_code.valid())
+      exit_code.wait();
+    if (output.valid())
+      output.wait();
     close(in[0]);
     close(out[0]);
   }
@@ -130,7 +134,9 @@ TEST_CASE("a stop signal ends the loop with exit code 0") {
   run.feed("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n");
   std::uint64_t one = 1;
   REQUIRE(write(efd, &one, sizeof one) == sizeof one);
-  CHECK(run.exit_code.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  bool stopped = run.exit_code.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  CHECK(stopped); // stdin is still open: only the signal can have ended the loop
+  run.end_input();
   CHECK(run.exit_code.get() == 0);
   close(efd);
 }

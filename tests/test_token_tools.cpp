@@ -171,6 +171,34 @@ TEST_CASE("revoke checks the target first: only within the ceiling - never the s
     CHECK(text.find("no token 'nosuch00000000000000000' in this account") != std::string::npos);
     CHECK(h.api.calls() == std::vector<std::string>{"list"});
   }
+  SUBCASE("tokens of every shape beyond a listed ceiling are refused - no DELETE") {
+    auto hp = listed_ceiling();
+    Harness &h = *hp;
+    h.api.tokens = {token("star00000000000000000001", {"*"}, {kA}),
+                    token("allsites0000000000000002", {"analytics:read"}, {}),
+                    token("unknown00000000000000003", {"visitors:read"}, {kA}),
+                    token("noperms00000000000000004", {}, {kA})};
+    for (const char *id : {"star00000000000000000001", "allsites0000000000000002",
+                           "unknown00000000000000003", "noperms00000000000000004"}) {
+      CAPTURE(id);
+      std::string text = error_text(h.call("revoke_access_token", {{"tokenId", id}}));
+      CHECK(text.find("holds more than the ceiling") != std::string::npos);
+      CHECK(text.find("Nothing was revoked.") != std::string::npos);
+    }
+    for (const std::string &c : h.api.calls())
+      CHECK(c == "list");
+  }
+  SUBCASE("a token whose displayKey cannot be read is never revoked (it could be the server's own)") {
+    auto hp = star_ceiling();
+    Harness &h = *hp;
+    h.api.tokens.push_back(token("oddkey000000000000000005", {"analytics:read"}, {kA}, "dft_ab1****xyz9"));
+    std::string text = error_text(h.call("revoke_access_token", {{"tokenId", "oddkey000000000000000005"}}));
+    CHECK(text.find("cannot tell whether it is the token it runs on") != std::string::npos);
+    const json listed = structured(h.call("list_access_tokens"));
+    CHECK(listed["tokens"][1]["revocable"] == false);
+    for (const std::string &c : h.api.calls())
+      CHECK(c == "list");
+  }
   SUBCASE("a malformed id is refused before any request") {
     auto hp = listed_ceiling();
   Harness &h = *hp;
@@ -180,6 +208,22 @@ TEST_CASE("revoke checks the target first: only within the ceiling - never the s
     }
     CHECK(h.api.calls().empty());
   }
+}
+
+TEST_CASE("a create cancelled after DataFast minted the token revokes it again and sends no reply") {
+  auto hp = listed_ceiling();
+  Harness &h = *hp;
+  mcp::Step step = h.session->handle(json{{"jsonrpc", "2.0"}, {"id", 5}, {"method", "tools/call"},
+                                          {"params", {{"name", "create_access_token"},
+                                                      {"arguments", {{"name", "x"}, {"permissions", {"analytics:read"}}}}}}});
+  REQUIRE(step.job.has_value());
+  h.session->cancel(5); // arrives while the POST is on its way (the fake ignores cancellation)
+  CHECK_FALSE(step.job->run().has_value());
+  auto calls = h.api.calls();
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0] == "create");
+  CHECK(calls[1].starts_with("revoke "));
+  CHECK(h.api.tokens.size() == 3); // the minted token is gone again
 }
 
 TEST_CASE("upstream failures are isError results naming the operation - no secret in them") {

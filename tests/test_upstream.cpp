@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <cstdlib>
 #include <future>
 #include <thread>
 
@@ -219,6 +220,23 @@ TEST_CASE("a CA file is trusted instead of the system store") {
   system_only.trust.make_store = nullptr; // the system store does not know the sandbox CA
   auto untrusting = upstream::make_http_account_api(system_only);
   CHECK(list_error(*untrusting).kind == ErrorKind::Tls);
+}
+
+TEST_CASE("a CA file means exactly that file: a CA known only through SSL_CERT_FILE is refused") {
+  auto sb = start_sandbox();
+  auto other = start_sandbox();
+  TempDir dir;
+  std::string sandbox_ca = dir.write("sandbox-ca.pem", sb->ca_pem());
+  ::setenv("SSL_CERT_FILE", sandbox_ca.c_str(), 1); // OpenSSL's default store now trusts sb
+  auto cfg = client_config(*sb);
+  cfg.trust.make_store = nullptr;
+  cfg.trust.ca_file = dir.write("other-ca.pem", other->ca_pem());
+  auto strict = upstream::make_http_account_api(cfg);
+  CHECK(list_error(*strict).kind == ErrorKind::Tls);
+  cfg.trust.ca_file.reset(); // the system store: SSL_CERT_FILE counts there
+  auto system = upstream::make_http_account_api(cfg);
+  CHECK(system->list(nullptr).has_value());
+  ::unsetenv("SSL_CERT_FILE");
 }
 
 TEST_CASE("connection refused is a Connection error that sent nothing") {

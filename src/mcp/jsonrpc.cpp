@@ -33,12 +33,26 @@ Expected<Incoming, json> classify(const json &message) {
                           id_it->is_number_unsigned());
   json reply_id = id_ok ? *id_it : json(nullptr);
 
+  // A notification (a method, no id) is never answered, even when malformed.
+  auto method_it = message.find("method");
+  if (!has_id && method_it != message.end()) {
+    auto v = message.find("jsonrpc");
+    if (!method_it->is_string() || v == message.end() || *v != "2.0")
+      return unexpected(json(nullptr));
+    Incoming in;
+    in.kind = Incoming::Kind::Notification;
+    in.method = method_it->get<std::string>();
+    auto params = message.find("params");
+    in.params = (params != message.end() && params->is_object()) ? *params : json(nullptr);
+    return in;
+  }
+
   auto version = message.find("jsonrpc");
   if (version == message.end() || *version != "2.0")
     return unexpected(make_error(reply_id, code::kInvalidRequest,
                                  "invalid request: \"jsonrpc\" must be \"2.0\""));
 
-  auto method = message.find("method");
+  auto method = method_it;
   if (method == message.end()) {
     if (message.contains("result") || message.contains("error")) {
       Incoming in;
@@ -48,17 +62,6 @@ Expected<Incoming, json> classify(const json &message) {
     }
     return unexpected(make_error(reply_id, code::kInvalidRequest,
                                  "invalid request: \"method\" is missing"));
-  }
-  if (!has_id) {
-    // A notification: never answered, even when malformed.
-    if (!method->is_string())
-      return unexpected(json(nullptr));
-    Incoming in;
-    in.kind = Incoming::Kind::Notification;
-    in.method = method->get<std::string>();
-    auto params = message.find("params");
-    in.params = (params != message.end() && params->is_object()) ? *params : json(nullptr);
-    return in;
   }
   if (!id_ok)
     return unexpected(make_error(nullptr, code::kInvalidRequest,

@@ -1,5 +1,7 @@
 #include "mcp/server.hpp"
 
+#include "mcp/modern.hpp"
+
 #include <algorithm>
 
 namespace dfmcp::mcp {
@@ -11,6 +13,9 @@ constexpr const char *kInstructions =
     "here must stay within a fixed ceiling of permissions and websites; requests beyond it are "
     "refused and never reach DataFast. Call get_token_ceiling first, then ask create_access_token "
     "for the least the task needs. A new token's raw key is shown once, in the create result.";
+// The tool list and capabilities change only with the binary, so clients may cache them.
+constexpr int kToolsListTtlMs = 3600 * 1000;
+constexpr int kDiscoverTtlMs = 3600 * 1000;
 } // namespace
 
 bool is_supported_version(std::string_view version) {
@@ -19,7 +24,27 @@ bool is_supported_version(std::string_view version) {
 }
 
 Server::Server(const tools::ToolRegistry &tools, policy::Ceiling ceiling)
-    : tools_(tools), ceiling_(std::move(ceiling)) {}
+    : tools_(tools), ceiling_(std::move(ceiling)) {
+  modern_tools_list_ = tools_.list_result();
+  modern_tools_list_["ttlMs"] = kToolsListTtlMs;
+  modern_tools_list_["cacheScope"] = "public"; // the same for every caller
+  stamp_modern(modern_tools_list_);
+}
+
+void Server::stamp_modern(json &result) {
+  result["resultType"] = "complete";
+  result["_meta"][modern::kServerInfoKey] = json{{"name", "datafast-mcp"}, {"version", DFMCP_VERSION}};
+}
+
+json Server::discover_result() const {
+  json r{{"supportedVersions", {modern::kVersion}},
+         {"capabilities", {{"tools", {{"listChanged", false}}}}},
+         {"instructions", kInstructions},
+         {"ttlMs", kDiscoverTtlMs},
+         {"cacheScope", "public"}};
+  stamp_modern(r);
+  return r;
+}
 
 json Server::initialize_result(std::string_view version) const {
   return json{{"protocolVersion", version},

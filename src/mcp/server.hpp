@@ -25,9 +25,16 @@ public:
   const policy::Ceiling &ceiling() const { return ceiling_; }
   json initialize_result(std::string_view version) const;
 
+  // 2026-07-28 results: server/discover, tools/list (with caching hints), and the stamp every
+  // modern result carries (resultType, serverInfo in _meta).
+  json discover_result() const;
+  const json &modern_tools_list() const { return modern_tools_list_; }
+  static void stamp_modern(json &result);
+
 private:
   const tools::ToolRegistry &tools_;
   policy::Ceiling ceiling_;
+  json modern_tools_list_;
 };
 
 } // namespace dfmcp::mcp

@@ -1,6 +1,7 @@
 #include "mcp/session.hpp"
 
 #include "mcp/jsonrpc.hpp"
+#include "mcp/modern.hpp"
 #include "secret.hpp"
 
 #include <spdlog/spdlog.h>
@@ -37,10 +38,28 @@ std::size_t Session::in_flight() const {
   return in_flight_.size();
 }
 
-void Session::cancel_all() {
-  std::lock_guard lock(mutex_);
-  for (auto &[id, token] : in_flight_)
-    token->cancel();
+void Session::cancel_all(bool hard) {
+  std::vector<std::shared_ptr<CancelToken>> tokens;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto &[id, token] : in_flight_)
+      tokens.push_back(token);
+  }
+  for (auto &token : tokens)
+    hard ? token->abort() : token->cancel();
+}
+
+void Session::cancel(const json &id) {
+  std::shared_ptr<CancelToken> token;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = in_flight_.find(id_key(id)); it != in_flight_.end())
+      token = it->second;
+  }
+  if (token) {
+    spdlog::debug("{}: cancelling request {}", client_, id_key(id));
+    token->cancel(); // never under mutex_: workers finishing other calls need it
+  }
 }
 
 Step Session::handle_line(std::string_view line) {
@@ -72,6 +91,8 @@ Step Session::handle(const json &message) {
     break;
   }
   try {
+    if (modern::claims_modern(message))
+      return modern_request(in->id, in->method, in->params);
     return request(in->id, in->method, in->params);
   } catch (const std::exception &e) {
     spdlog::error("internal error handling {}: {}", in->method, scrub_secrets(e.what()));
@@ -104,8 +125,32 @@ Step Session::request(const json &id, const std::string &method, const json &par
     return {make_result(id, server_.tools().list_result()), std::nullopt};
   }
   if (method == "tools/call")
-    return call_tool(id, params);
+    return call_tool(id, params, false, log_threshold_.load());
   return set_level(id, params); // logging/setLevel
+}
+
+Step Session::modern_request(const json &id, const std::string &method, const json &params) {
+  auto env = modern::read_envelope(id, params);
+  if (!env)
+    return {env.error(), std::nullopt, 400};
+  if (env->version != modern::kVersion)
+    return {modern::unsupported_version(id, env->version), std::nullopt, 400};
+  if (method == "server/discover")
+    return {make_result(id, server_.discover_result()), std::nullopt};
+  if (method == "tools/list") {
+    if (params.contains("cursor"))
+      return {make_error(id, code::kInvalidParams,
+                         "invalid params: unknown cursor (this server lists every tool on one page)"),
+              std::nullopt};
+    return {make_result(id, server_.modern_tools_list()), std::nullopt};
+  }
+  if (method == "tools/call")
+    return call_tool(id, params, true, env->log_level ? level_rank(*env->log_level) : -1);
+  // initialize, ping and logging/setLevel do not exist in 2026-07-28; nor does anything else.
+  return {make_error(id, code::kMethodNotFound,
+                     "method not found: '" + method + "' (protocol " + std::string(modern::kVersion) +
+                         " offers server/discover, tools/list and tools/call here)"),
+          std::nullopt, 404};
 }
 
 Step Session::initialize(const json &id, const json &params) {
@@ -138,7 +183,7 @@ Step Session::initialize(const json &id, const json &params) {
   return {make_result(id, server_.initialize_result(version_)), std::nullopt};
 }
 
-Step Session::call_tool(const json &id, const json &params) {
+Step Session::call_tool(const json &id, const json &params, bool modern, int log_threshold) {
   if (!params.is_object() || !params.contains("name") || !params["name"].is_string())
     return {make_error(id, code::kInvalidParams, "invalid params: tools/call needs name (a string)"),
             std::nullopt};
@@ -157,10 +202,17 @@ Step Session::call_tool(const json &id, const json &params) {
     arguments = params["arguments"];
   }
 
-  auto notify = [this](std::string_view level, const json &data) { log_to_client(level, data); };
+  auto notify = [this, log_threshold](std::string_view level, const json &data) {
+    log_to_client(level, data, log_threshold);
+  };
+  auto shape = [modern](json result) {
+    if (modern)
+      Server::stamp_modern(result);
+    return result;
+  };
   if (!tool->calls_upstream) {
     tools::ToolContext ctx{&ceiling_, nullptr, client_, notify};
-    return {make_result(id, tool->handler(arguments, ctx).to_json()), std::nullopt};
+    return {make_result(id, shape(tool->handler(arguments, ctx).to_json())), std::nullopt};
   }
 
   auto cancel = std::make_shared<CancelToken>();
@@ -181,11 +233,12 @@ Step Session::call_tool(const json &id, const json &params) {
   }
   Job job;
   job.id = id;
-  job.run = [this, tool, arguments = std::move(arguments), cancel, key, id, notify]() -> std::optional<json> {
+  job.run = [this, tool, arguments = std::move(arguments), cancel, key, id, notify,
+             shape]() -> std::optional<json> {
     tools::ToolContext ctx{&ceiling_, cancel.get(), client_, notify};
     json reply;
     try {
-      reply = make_result(id, tool->handler(arguments, ctx).to_json());
+      reply = make_result(id, shape(tool->handler(arguments, ctx).to_json()));
     } catch (const std::exception &e) {
       spdlog::error("internal error in {}: {}", tool->name(), scrub_secrets(e.what()));
       reply = make_error(id, code::kInternalError, "internal error");
@@ -219,21 +272,14 @@ void Session::notification(const std::string &method, const json &params) {
     return;
   }
   if (method == "notifications/cancelled") {
-    if (!params.is_object() || !params.contains("requestId"))
-      return;
-    std::string key = id_key(params["requestId"]);
-    std::lock_guard lock(mutex_);
-    if (auto it = in_flight_.find(key); it != in_flight_.end()) {
-      spdlog::debug("{}: cancelling request {}", client_, key);
-      it->second->cancel();
-    }
+    if (params.is_object() && params.contains("requestId"))
+      cancel(params["requestId"]);
     return;
   }
   // Other notifications (progress, roots/list_changed, unknown ones) need nothing from us.
 }
 
-void Session::log_to_client(std::string_view level, const json &data) {
-  int threshold = log_threshold_.load();
+void Session::log_to_client(std::string_view level, const json &data, int threshold) {
   if (threshold < 0 || level_rank(level) < threshold || !notify_)
     return;
   notify_(json{{"jsonrpc", "2.0"},

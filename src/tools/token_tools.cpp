@@ -168,7 +168,7 @@ ToolResult list_tokens(Deps &deps, const json &args, ToolContext &ctx) {
     view["withinCeiling"] = beyond.empty();
     view["exceeds"] = beyond;
     view["isServerToken"] = is_server;
-    view["revocable"] = beyond.empty() && !is_server;
+    view["revocable"] = beyond.empty() && !is_server && display_key_well_formed(t.display_key);
     items.push_back(std::move(view));
   }
   spdlog::info("list_access_tokens for {}: {} tokens", ctx.client, items.size());
@@ -193,10 +193,21 @@ ToolResult create_token(Deps &deps, const json &args, ToolContext &ctx) {
   if (!created)
     return upstream_failure("create_access_token", created.error(), true, ctx);
   const model::AccessToken &t = created->token;
-  if (ctx.cancel && ctx.cancel->cancelled())
-    spdlog::warn("create_access_token for {}: the request was cancelled after DataFast minted "
-                 "token {} ({}); its key was not delivered, so revoke it if nobody uses it",
-                 ctx.client, t.id, t.display_key);
+  if (ctx.cancel && ctx.cancel->cancelled()) {
+    // Nobody will receive the key: a live token nobody holds is only a risk, so take it back.
+    auto undone = deps.api.revoke(t.id, nullptr);
+    if (undone)
+      spdlog::warn("create_access_token for {}: cancelled after DataFast minted token {} ({}); "
+                   "revoked it again, since its key could not be delivered",
+                   ctx.client, t.id, t.display_key);
+    else
+      spdlog::error("create_access_token for {}: cancelled after DataFast minted token {} ({}), "
+                    "and revoking it failed: {}; revoke it by hand",
+                    ctx.client, t.id, t.display_key,
+                    upstream::describe(undone.error(), "revoke_access_token", true));
+    return ToolResult::failure("create_access_token: cancelled; the token DataFast minted was "
+                               "revoked again.");
+  }
   spdlog::info("create_access_token for {}: created token {} ({}) permissions [{}] websites [{}]",
                ctx.client, t.id, t.display_key, policy::join(t.permissions, ", "),
                t.website_ids.empty() ? "all" : policy::join(t.website_ids, ", "));
@@ -238,6 +249,14 @@ ToolResult revoke_token(Deps &deps, const json &args, ToolContext &ctx) {
                    {{policy::RefusalKind::NotFound, "/tokenId",
                      "no token '" + *id + "' in this account (already revoked, or never existed); "
                      "list_access_tokens shows the ids"}},
+                   kNothingRevoked, ctx);
+  // The server's own token is recognised by its displayKey; one in an unexpected shape could be
+  // it, so it is refused rather than risked.
+  if (!display_key_well_formed(it->display_key))
+    return refused("revoke_access_token",
+                   {{policy::RefusalKind::NotAllowed, "/tokenId",
+                     "token '" + *id + "' has a displayKey this server cannot read ('" +
+                         it->display_key + "'), so it cannot tell whether it is the token it runs on"}},
                    kNothingRevoked, ctx);
   bool is_server = display_key_matches(it->display_key, deps.parent);
   if (auto verdict = policy::check_revoke(*ctx.ceiling, scope_of(*it), *id, is_server); !verdict)

@@ -6,10 +6,14 @@
 #include <spdlog/spdlog.h>
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -60,10 +64,15 @@ private:
 class WorkerPool {
 public:
   WorkerPool(std::size_t count, LineWriter &writer) : writer_(writer) {
+    idle_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     for (std::size_t i = 0; i < count; ++i)
       threads_.emplace_back([this] { work(); });
   }
-  ~WorkerPool() { finish(); }
+  ~WorkerPool() {
+    finish();
+    if (idle_fd_ >= 0)
+      ::close(idle_fd_);
+  }
 
   void submit(mcp::Job job) {
     {
@@ -72,6 +81,13 @@ public:
     }
     cv_.notify_one();
   }
+
+  bool idle() {
+    std::lock_guard lock(mutex_);
+    return queue_.empty() && active_ == 0;
+  }
+  // Readable whenever the pool has become idle (a counter; read it to reset).
+  int idle_fd() const { return idle_fd_; }
 
   // Runs what is queued, then joins.
   void finish() {
@@ -96,9 +112,15 @@ private:
           return;
         job = std::move(queue_.front());
         queue_.pop_front();
+        ++active_;
       }
       if (auto reply = job.run())
         writer_.write(*reply);
+      std::lock_guard lock(mutex_);
+      if (--active_ == 0 && queue_.empty()) {
+        std::uint64_t one = 1;
+        [[maybe_unused]] ssize_t n = ::write(idle_fd_, &one, sizeof one);
+      }
     }
   }
 
@@ -106,9 +128,13 @@ private:
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<mcp::Job> queue_;
+  std::size_t active_ = 0;
   bool closing_ = false;
+  int idle_fd_ = -1;
   std::vector<std::thread> threads_;
 };
+
+constexpr std::chrono::milliseconds kWriteGrace{2000};
 
 } // namespace
 
@@ -206,10 +232,48 @@ int run_stdio(const mcp::Server &server, const StdioOptions &options) {
     }
   }
 
+  // Drain: calls in flight finish and are answered. A stop signal (now or while draining) cancels
+  // them; writes already sent get kWriteGrace to finish (so their outcome is known), then are
+  // aborted too.
+  using Clock = std::chrono::steady_clock;
+  bool abort_pending = false; // a signal came: abort what still runs at abort_at
+  Clock::time_point abort_at{};
+  auto on_signal = [&] {
+    spdlog::info("stopping: cancelling {} call(s) in flight", session.in_flight());
+    session.cancel_all(false);
+    abort_pending = true;
+    abort_at = Clock::now() + kWriteGrace;
+  };
   if (signalled)
-    session.cancel_all();
+    on_signal();
   else if (std::size_t pending = session.in_flight(); pending > 0)
     spdlog::info("input closed; finishing {} call(s) in flight", pending);
+  while (!pool.idle()) {
+    int timeout = -1;
+    if (abort_pending)
+      timeout = static_cast<int>(std::max<long>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(abort_at - Clock::now()).count()));
+    pollfd fds[2] = {{pool.idle_fd(), POLLIN, 0}, {options.signal_fd, POLLIN, 0}};
+    int n = ::poll(fds, options.signal_fd >= 0 ? 2 : 1, timeout);
+    if (n < 0 && errno != EINTR)
+      break;
+    if (fds[0].revents & POLLIN) {
+      std::uint64_t count;
+      [[maybe_unused]] ssize_t r = ::read(pool.idle_fd(), &count, sizeof count);
+    }
+    if (options.signal_fd >= 0 && (fds[1].revents & POLLIN)) {
+      signalfd_siginfo info{};
+      [[maybe_unused]] ssize_t r = ::read(options.signal_fd, &info, sizeof info);
+      if (!abort_pending)
+        on_signal();
+    }
+    if (n == 0 && abort_pending) {
+      spdlog::warn("aborting {} call(s) still waiting on DataFast; a create or revoke among them "
+                   "may or may not have been applied", session.in_flight());
+      session.cancel_all(true);
+      abort_pending = false;
+    }
+  }
   pool.finish();
   return 0;
 }

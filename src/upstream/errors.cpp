@@ -71,7 +71,7 @@ std::string describe_unscrubbed(const UpstreamError &e, std::string_view operati
   case ErrorKind::BadResponse:
     return op + ": DataFast's answer could not be read" + paren + "." + unknown_outcome;
   case ErrorKind::Cancelled:
-    return op + ": cancelled.";
+    return op + ": cancelled." + (e.request_sent ? unknown_outcome : " Nothing was sent.");
   }
   return op + ": upstream failure" + paren;
 }

@@ -18,10 +18,15 @@ namespace dfmcp::upstream {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kMaxConnectTime{10000};
 
 // Fires callbacks at deadlines (it aborts requests that overrun: cpp-httplib's timeouts apply to
-// each read, so a peer trickling bytes could otherwise hold a request forever). remove() waits for
-// a callback that is running, so after it returns the callback is not running and never will.
+// each read, so a peer trickling bytes could otherwise hold a request forever). A fired entry is
+// fired again every 200 ms until removed, because SSLClient::stop() does nothing when it lands
+// before the request's socket exists. fire_now() lets another thread (a cancellation) abort a
+// request without blocking: stop() can block while a connect is in progress, and that wait
+// belongs on this thread, not the caller's. remove() waits for a callback that is running, so
+// after it returns the callback is not running and never will.
 class Watchdog {
 public:
   Watchdog() : thread_([this] { run(); }) {}
@@ -37,21 +42,34 @@ public:
   std::uint64_t add(Clock::time_point deadline, std::function<void()> fire) {
     std::lock_guard lock(mutex_);
     std::uint64_t id = ++next_id_;
-    entries_.emplace(id, Entry{deadline, std::move(fire)});
+    entries_.emplace(id, Entry{deadline, std::move(fire), false});
     cv_.notify_all();
     return id;
   }
 
+  void fire_now(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    if (auto it = entries_.find(id); it != entries_.end() && !it->second.firing) {
+      it->second.deadline = Clock::now();
+      cv_.notify_all();
+    }
+  }
+
   void remove(std::uint64_t id) {
     std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return firing_ != id; });
+    cv_.wait(lock, [&] {
+      auto it = entries_.find(id);
+      return it == entries_.end() || !it->second.firing;
+    });
     entries_.erase(id);
+    cv_.notify_all();
   }
 
 private:
   struct Entry {
     Clock::time_point deadline;
     std::function<void()> fire;
+    bool firing;
   };
 
   void run() {
@@ -59,7 +77,7 @@ private:
     while (!stopping_) {
       auto next = entries_.end();
       for (auto it = entries_.begin(); it != entries_.end(); ++it)
-        if (next == entries_.end() || it->second.deadline < next->second.deadline)
+        if (!it->second.firing && (next == entries_.end() || it->second.deadline < next->second.deadline))
           next = it;
       if (next == entries_.end()) {
         cv_.wait(lock);
@@ -69,14 +87,14 @@ private:
         cv_.wait_until(lock, deadline); // a copy: the entry may be erased while this waits
         continue;
       }
-      std::uint64_t id = next->first;
-      std::function<void()> fire = std::move(next->second.fire);
-      entries_.erase(next);
-      firing_ = id;
+      Entry &entry = next->second;
+      entry.firing = true;
+      std::function<void()> fire = entry.fire;
       lock.unlock();
       fire();
       lock.lock();
-      firing_ = 0;
+      entry.firing = false; // remove() waits for this, so the entry still exists
+      entry.deadline = Clock::now() + std::chrono::milliseconds(200);
       cv_.notify_all();
     }
   }
@@ -85,7 +103,6 @@ private:
   std::condition_variable cv_;
   std::map<std::uint64_t, Entry> entries_;
   std::uint64_t next_id_ = 0;
-  std::uint64_t firing_ = 0;
   bool stopping_ = false;
   std::thread thread_; // last: starts after the members it uses
 };
@@ -244,7 +261,8 @@ struct HttpClient::Impl {
       return unexpected(UpstreamError{ErrorKind::Timeout, 0, "deadline passed before sending",
                                       "", false});
     httplib::SSLClient &cli = *conn.client;
-    cli.set_connection_timeout(remaining);
+    // Connecting never deserves the whole deadline, and stop() cannot interrupt it.
+    cli.set_connection_timeout(std::min(remaining, kMaxConnectTime));
     cli.set_read_timeout(remaining);
     cli.set_write_timeout(remaining);
     conn.verify_error = 0;
@@ -270,29 +288,36 @@ struct HttpClient::Impl {
     };
 
     // A cancelled GET is aborted at once. A POST or DELETE already under way is left to finish
-    // (within the deadline): aborting it would leave unknown whether DataFast applied it.
+    // (within the deadline) unless the cancellation is a hard abort (shutdown): aborting it would
+    // leave unknown whether DataFast applied it.
     if (cancel && cancel->cancelled())
       return unexpected(UpstreamError{ErrorKind::Cancelled, 0, "", "", false});
-    bool abortable = cancel != nullptr && method == Method::Get;
-    if (abortable && !cancel->set_hook([&conn] {
-          conn.cancelled = true;
-          conn.client->stop();
-        }))
-      return unexpected(UpstreamError{ErrorKind::Cancelled, 0, "", "", false});
     std::uint64_t watch = watchdog.add(deadline, [&conn] {
-      conn.timed_out = true;
+      if (!conn.cancelled)
+        conn.timed_out = true;
       conn.client->stop();
     });
+    if (cancel && !cancel->set_hook([this, &conn, watch, method](bool hard) {
+          if (method == Method::Get || hard) {
+            conn.cancelled = true;
+            watchdog.fire_now(watch); // stop() may block during a connect: not on this thread
+          }
+        })) {
+      watchdog.remove(watch);
+      return unexpected(UpstreamError{ErrorKind::Cancelled, 0, "", "", false});
+    }
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
     bool ok = cli.send(req, res, err);
+    if (cancel)
+      cancel->clear_hook(); // first: no fire_now() after this
     watchdog.remove(watch);
-    if (abortable)
-      cancel->clear_hook();
 
-    if (conn.cancelled)
+    // The flags matter only for a failed send: a deadline or cancellation that lands just after a
+    // complete answer does not undo it.
+    if (!ok && conn.cancelled)
       return unexpected(UpstreamError{ErrorKind::Cancelled, 0, "", "", true});
-    if (conn.timed_out)
+    if (!ok && conn.timed_out)
       return unexpected(UpstreamError{ErrorKind::Timeout, 0,
                                       "no complete answer within " +
                                           std::to_string(config.timeout.count()) + " ms",

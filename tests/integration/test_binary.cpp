@@ -6,6 +6,12 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <sstream>
 
@@ -206,6 +212,77 @@ TEST_CASE("SIGTERM while a call waits: clean exit 0") {
   rig.sb->release_hangs();
 }
 
+TEST_CASE("a cancel during the TLS handshake does not hold up the reader: ping is answered at once") {
+  // A peer that accepts TCP and never speaks TLS: the call sits in the handshake, where
+  // cpp-httplib's stop() blocks. The cancellation must not block the stdio reader on it.
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len);
+  std::string url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/api/v1/admin";
+
+  Rig rig;
+  rig.child = Child::spawn({kBinary, "--upstream-url", url, "--ca-file", rig.ca_file, "--permissions", "*",
+                            "--websites", "*", "--timeout-ms", "60000"},
+                           rig.env());
+  rig.initialize();
+  int slow = rig.request_async("tools/call", {{"name", "list_access_tokens"}, {"arguments", json::object()}});
+  pollfd p{listener, POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 10000) == 1);
+  int peer = ::accept(listener, nullptr, nullptr); // connected: the server now waits for a ServerHello
+  REQUIRE(peer >= 0);
+  rig.send({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", slow}}}});
+  int ping = rig.request_async("ping");
+  // Guard well under the 10 s connect cap: a reader blocked on the handshake would miss it.
+  auto line = rig.child->read_line(std::chrono::seconds(3));
+  REQUIRE(line.has_value());
+  CHECK(json::parse(*line)["id"] == ping);
+  ::close(peer);
+  ::close(listener);
+  rig.child->close_stdin();
+  CHECK(rig.child->drain_stdout().empty()); // the cancelled call never answers
+  CHECK(rig.child->wait() == 0);
+}
+
+TEST_CASE("SIGTERM after end of input still stops a call that waits on DataFast") {
+  Rig rig;
+  rig.start({"--permissions", "*", "--websites", "*", "--timeout-ms", "60000"});
+  rig.initialize();
+  rig.sb->inject(Fault::of(Fault::Kind::Hang, "GET"));
+  rig.request_async("tools/call", {{"name", "list_access_tokens"}, {"arguments", json::object()}});
+  REQUIRE(rig.sb->wait_for_requests(1, std::chrono::seconds(10)));
+  rig.child->close_stdin();
+  REQUIRE(rig.child->wait_for_stderr("input closed; finishing 1 call(s) in flight"));
+  rig.child->signal(SIGTERM);
+  CHECK(rig.child->wait(std::chrono::seconds(10)) == 0); // the hang would last 60 s
+  rig.sb->release_hangs();
+}
+
+TEST_CASE("SIGTERM with a create in flight: a short grace, then abort and say the outcome is unknown") {
+  Rig rig;
+  rig.start({"--permissions", "*", "--websites", "*", "--timeout-ms", "60000"});
+  rig.initialize();
+  rig.sb->inject(Fault::of(Fault::Kind::Hang, "POST"));
+  rig.request_async("tools/call", {{"name", "create_access_token"},
+                                   {"arguments", {{"name", "x"}, {"permissions", {"analytics:read"}}, {"websiteIds", {kSiteA}}}}});
+  REQUIRE(rig.sb->wait_for_requests(1, std::chrono::seconds(10)));
+  rig.child->signal(SIGTERM);
+  CHECK(rig.child->wait(std::chrono::seconds(20)) == 0);
+  CHECK(rig.child->all_stderr().find("may or may not have been applied") != std::string::npos);
+  rig.sb->release_hangs();
+}
+
+TEST_CASE("started with stdin closed, the server sees end of input and exits") {
+  Rig rig;
+  RunResult r = run({"/bin/sh", "-c", "exec \"$0\" \"$@\" <&-", kBinary, "--sandbox", "--permissions", "*", "--websites", "*"}, {});
+  CHECK(r.code == 0);
+  CHECK(r.out.empty());
+}
+
 TEST_CASE("end of input with nothing in flight: prompt exit 0 - stdout holds only protocol") {
   Rig rig;
   rig.start();
@@ -280,6 +357,7 @@ TEST_CASE("config errors exit 2 with one stderr line naming the key - and nothin
   std::string conf = rig.dir.write("bad.json", R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "upstream": {"baseUrl": "http://x"}})");
   std::string unknown = rig.dir.write("unknown.json", R"({"ceiling": {"permissions": ["*"], "websiteIds": "*", "maxTokens": 3}})");
   std::vector<Row> rows = {
+      {{kBinary, "--permissions", "analytics:read\nsecond line", "--websites", "*"}, rig.env(), "'analytics:read\\nsecond line' is not"},
       {{kBinary, "--permissions", "*", "--websites", "*"}, {}, "config error: DATAFAST_TOKEN: not set"},
       {{kBinary, "--config", conf}, rig.env(), "config error: upstream.baseUrl: 'http://x' must use https"},
       {{kBinary, "--config", unknown}, rig.env(), "config error: ceiling.maxTokens: unknown key"},
