@@ -6,6 +6,7 @@
 #include "mcp/server.hpp"
 #include "sandbox/sandbox.hpp"
 #include "tools/token_tools.hpp"
+#include "transport/http_mcp.hpp"
 #include "transport/stdio.hpp"
 #include "upstream/account_api.hpp"
 
@@ -15,6 +16,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <cstdio>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -68,6 +70,56 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
+// Each kept-alive HTTP client holds a descriptor: use the hard limit, not the soft default.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+int serve_http(const mcp::Server &server, const config::Config &cfg, int signal_fd,
+               const std::string &upstream_text, const std::string &parent_display) {
+  raise_fd_limit();
+  const config::HttpConfig &h = cfg.http;
+  transport::HttpRunOptions run;
+  run.server.host = h.host;
+  run.server.port = h.port;
+  run.server.limits.max_body_bytes = static_cast<std::size_t>(h.max_body_bytes);
+  run.server.workers = static_cast<std::size_t>(h.workers);
+  run.server.max_connections = static_cast<std::size_t>(h.max_connections);
+  run.server.stop_fd = signal_fd;
+  // In-flight calls may finish after a stop: give them the upstream deadline and a little more.
+  run.server.shutdown_grace = std::chrono::milliseconds(cfg.timeout_ms.value + 2000);
+  run.endpoint.path = h.path.value;
+  run.endpoint.loopback = h.loopback;
+  run.endpoint.allowed_origins = h.allowed_origins.value;
+  run.endpoint.allowed_hosts = h.allowed_hosts.value;
+  run.endpoint.max_sessions = static_cast<std::size_t>(h.max_sessions);
+  run.endpoint.session_idle_timeout = std::chrono::milliseconds(h.session_idle_timeout_ms);
+  std::vector<std::string> names;
+  if (h.auth_token_env.value) {
+    run.endpoint.identities.push_back({"default", h.auth_token, &server.ceiling()});
+    names.push_back("default (" + *h.auth_token_env.value + ")");
+  }
+  for (const config::HttpClient &c : h.clients) {
+    run.endpoint.identities.push_back({c.name, c.token, &c.ceiling});
+    names.push_back(c.name + " (" + c.token_env + ")");
+  }
+  bool auth = !run.endpoint.identities.empty();
+  if (!auth)
+    run.endpoint.identities.push_back({"local", Secret(), &server.ceiling()});
+  run.on_listening = [&](const std::string &url) {
+    spdlog::info("{} serving MCP over HTTP at {}; auth: {}; upstream {} (token {}); ceiling: {}",
+                 version_text(), url,
+                 auth ? "bearer token, clients " + policy::join(names, ", ")
+                      : std::string("none (loopback only)"),
+                 upstream_text, parent_display, ceiling_summary(cfg.ceiling));
+  };
+  return transport::run_http(server, std::move(run));
+}
+
 } // namespace
 
 int run_app(int argc, const char *const *argv) {
@@ -113,6 +165,8 @@ int run_app(int argc, const char *const *argv) {
     client.token = cfg->token;
     client.trust.ca_file = cfg->ca_file.value;
   }
+  if (cfg->http.enabled)
+    client.max_connections = static_cast<std::size_t>(cfg->http.workers);
   Secret parent = client.token;
   std::string parent_display = parent.display_key();
   std::string upstream_text = client.url.to_string();
@@ -121,12 +175,17 @@ int run_app(int argc, const char *const *argv) {
   tools::ToolRegistry registry;
   tools::register_token_tools(registry, *api, std::move(parent));
   mcp::Server server(registry, cfg->ceiling);
-  spdlog::info("{} serving MCP on stdio; upstream {} (token {}); ceiling: {}", version_text(),
-               upstream_text, parent_display, ceiling_summary(cfg->ceiling));
 
-  transport::StdioOptions options;
-  options.signal_fd = signal_fd;
-  int code = transport::run_stdio(server, options);
+  int code = 0;
+  if (cfg->http.enabled) {
+    code = serve_http(server, *cfg, signal_fd, upstream_text, parent_display);
+  } else {
+    spdlog::info("{} serving MCP on stdio; upstream {} (token {}); ceiling: {}", version_text(),
+                 upstream_text, parent_display, ceiling_summary(cfg->ceiling));
+    transport::StdioOptions options;
+    options.signal_fd = signal_fd;
+    code = transport::run_stdio(server, options);
+  }
   spdlog::info("stopped");
   return code;
 }

@@ -29,6 +29,26 @@ std::string render_check(const config::Config &c) {
   rows.push_back({"ceiling.websiteIds", c.ceiling.websites.describe(),
                   c.website_ids.origin.describe()});
   rows.push_back({"logging.level", c.log_level.value, c.log_level.origin.describe()});
+  const config::HttpConfig &h = c.http;
+  if (!h.enabled) {
+    rows.push_back({"transport", "stdio", "default"});
+  } else {
+    rows.push_back({"http.listen", h.listen.value + (h.loopback ? " (loopback)" : ""), h.listen.origin.describe()});
+    rows.push_back({"http.path", h.path.value, h.path.origin.describe()});
+    rows.push_back({"http.authTokenEnv",
+                    h.auth_token_env.value ? *h.auth_token_env.value + " (set)"
+                                           : std::string(h.clients.empty() ? "none: no authentication (loopback only)" : "none"),
+                    h.auth_token_env.origin.describe()});
+    for (const config::HttpClient &client : h.clients)
+      rows.push_back({"http.clients." + client.name,
+                      "token " + client.token_env + "; permissions " + client.ceiling.permissions.describe() +
+                          "; websites " + client.ceiling.websites.describe(),
+                      "config file"});
+    rows.push_back({"http.allowedOrigins",
+                    h.allowed_origins.value.empty() ? "(only the server's own loopback origin)"
+                                                    : policy::join(h.allowed_origins.value, ", "),
+                    h.allowed_origins.origin.describe()});
+  }
 
   std::size_t w1 = 0, w2 = 0;
   for (const Row &r : rows) {

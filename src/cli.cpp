@@ -19,6 +19,10 @@ Examples:
   # Serve a real account; the parent token comes from the environment only
   DATAFAST_TOKEN=dft_... datafast-mcp --config ~/.config/datafast-mcp.json
 
+  # A small shared service over Streamable HTTP; clients send Authorization: Bearer $MCP_TOKEN
+  MCP_TOKEN=$(openssl rand -hex 32) DATAFAST_TOKEN=dft_... \
+    datafast-mcp --config cfg.json --http 127.0.0.1:8787 --auth-token-env MCP_TOKEN
+
   # Check a configuration and see every effective value and where it came from
   datafast-mcp check --config ~/.config/datafast-mcp.json
 
@@ -26,6 +30,7 @@ Environment:
   DATAFAST_TOKEN     the parent dft_ account token (another name: upstream.tokenEnv, --token-env)
   DATAFAST_API_URL   overrides upstream.baseUrl (a flag overrides it)
   DATAFAST_CA_FILE   overrides upstream.caFile (a flag overrides it)
+  (HTTP clients' bearer tokens: the variables named by http.authTokenEnv and http.clients[].tokenEnv)
 
 Exit codes: 0 success, 1 runtime failure, 2 configuration or usage error.
 )";
@@ -34,6 +39,7 @@ Exit codes: 0 success, 1 runtime failure, 2 configuration or usage error.
 // position works (`datafast-mcp --config f check` and `datafast-mcp check --config f`).
 struct Values {
   std::string config_path, websites, upstream_url, token_env, ca_file, log_level;
+  std::string http_listen, http_path, auth_token_env, allowed_origins, allowed_hosts;
   std::vector<std::string> permissions;
   long long timeout_ms = 0;
   bool sandbox = false;
@@ -41,7 +47,7 @@ struct Values {
 
 struct Bound {
   std::vector<CLI::Option *> config_path, websites, upstream_url, token_env, ca_file, log_level,
-      permissions, timeout_ms;
+      permissions, timeout_ms, http_listen, http_path, auth_token_env, allowed_origins, allowed_hosts;
 };
 
 void add_options(CLI::App &app, Values &v, Bound &b) {
@@ -75,6 +81,24 @@ void add_options(CLI::App &app, Values &v, Bound &b) {
   b.timeout_ms.push_back(app.add_option("--timeout-ms", v.timeout_ms,
                                         "Deadline of one upstream request (default 15000)")
                              ->type_name("MS"));
+  b.http_listen.push_back(app.add_option("--http", v.http_listen,
+                                         "Serve MCP over Streamable HTTP on HOST:PORT instead of stdio "
+                                         "(port 0 picks a free one; see http.listen)")
+                              ->type_name("HOST:PORT"));
+  b.http_path.push_back(app.add_option("--http-path", v.http_path, "HTTP endpoint path (default /mcp)")
+                            ->type_name("PATH"));
+  b.auth_token_env.push_back(app.add_option("--auth-token-env", v.auth_token_env,
+                                            "Environment variable holding the bearer token HTTP "
+                                            "clients must send (required off loopback)")
+                                 ->type_name("NAME"));
+  b.allowed_origins.push_back(app.add_option("--allowed-origins", v.allowed_origins,
+                                             "Browser origins allowed to call the HTTP endpoint, "
+                                             "comma separated (no wildcard)")
+                                  ->type_name("LIST"));
+  b.allowed_hosts.push_back(app.add_option("--allowed-hosts", v.allowed_hosts,
+                                           "Host header values accepted besides the loopback names, "
+                                           "comma separated")
+                                ->type_name("LIST"));
   b.log_level.push_back(app.add_option("--log-level", v.log_level,
                                        "trace, debug, info (default), warn, error or off; logs go "
                                        "to stderr")
@@ -99,7 +123,8 @@ std::string version_text() {
 
 Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
   CLI::App app("datafast-mcp: an MCP server that lets AI agents list, create and revoke DataFast "
-               "account tokens, never beyond a configured ceiling. Serves MCP over stdio.",
+               "account tokens, never beyond a configured ceiling. Serves MCP over stdio, or Streamable HTTP "
+               "with --http.",
                "datafast-mcp");
   app.footer(kExamples);
   app.set_version_flag("-V,--version", version_text());
@@ -137,6 +162,11 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
   if (given(b.ca_file)) o.ca_file = v.ca_file;
   if (given(b.timeout_ms)) o.timeout_ms = v.timeout_ms;
   if (given(b.log_level)) o.log_level = v.log_level;
+  if (given(b.http_listen)) o.http_listen = v.http_listen;
+  if (given(b.http_path)) o.http_path = v.http_path;
+  if (given(b.auth_token_env)) o.auth_token_env = v.auth_token_env;
+  if (given(b.allowed_origins)) o.allowed_origins = v.allowed_origins;
+  if (given(b.allowed_hosts)) o.allowed_hosts = v.allowed_hosts;
   return req;
 }
 

@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include "config_http.hpp"
 #include "upstream/http_client.hpp"
 #include "util/json_input.hpp"
 
@@ -77,13 +78,14 @@ struct FileValues {
   bool websites_given = false;
   std::optional<std::vector<std::string>> website_ids; // nullopt with websites_given means "*"
   bool has_ceiling = false;
+  std::optional<json> http; // read by load_http
 };
 
 Expected<FileValues, FileError> read_file_values(const json &root) {
   FileValues out;
   if (!root.is_object())
     return unexpected(FileError{"(top level)", "must be a JSON object, got " + json_type_name(root)});
-  if (auto e = check_keys(root, "", {"$schema", "upstream", "ceiling", "logging"}))
+  if (auto e = check_keys(root, "", {"$schema", "upstream", "ceiling", "logging", "http"}))
     return unexpected(*e);
 
   auto object_at = [&](const char *key) -> Expected<const json *, FileError> {
@@ -187,6 +189,8 @@ Expected<FileValues, FileError> read_file_values(const json &root) {
       return unexpected(v.error());
     out.log_level = *v;
   }
+  if (auto h = root.find("http"); h != root.end())
+    out.http = *h;
   return out;
 }
 
@@ -378,6 +382,11 @@ Expected<Config, ConfigError> load(const Options &options, const Env &env) {
     return error_at(cfg.log_level.origin, "logging.level",
                     "'" + cfg.log_level.value + "' is not a level; use trace, debug, info, warn, "
                     "error or off");
+
+  auto http = load_http(file.http ? &*file.http : nullptr, options, env, cfg.ceiling, where);
+  if (!http)
+    return unexpected(http.error());
+  cfg.http = std::move(*http);
 
   if (cfg.sandbox) {
     cfg.base_url.origin = {Source::Sandbox, ""};

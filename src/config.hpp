@@ -34,6 +34,34 @@ template <typename T> struct Setting {
   Origin origin;
 };
 
+// An HTTP client with its own bearer token and its own ceiling (within the server's).
+struct HttpClient {
+  std::string name;
+  std::string token_env;
+  Secret token;
+  policy::Ceiling ceiling;
+};
+
+// Streamable HTTP transport (enabled by http.listen or --http).
+struct HttpConfig {
+  bool enabled = false;
+  Setting<std::string> listen;
+  std::string host; // as given: "127.0.0.1", "localhost", "::1", "0.0.0.0", a name
+  int port = 0;
+  bool loopback = true;
+  Setting<std::string> path;
+  Setting<std::optional<std::string>> auth_token_env;
+  Secret auth_token; // the default client's token, when auth_token_env is set
+  Setting<std::vector<std::string>> allowed_origins;
+  Setting<std::vector<std::string>> allowed_hosts;
+  std::vector<HttpClient> clients;
+  int max_sessions = 1000;
+  int session_idle_timeout_ms = 30 * 60 * 1000;
+  int max_body_bytes = 1024 * 1024;
+  int workers = 16;
+  int max_connections = 4096;
+};
+
 // What the command line said; unset means "not given".
 struct Options {
   std::optional<std::string> config_path;
@@ -45,6 +73,11 @@ struct Options {
   std::optional<std::string> ca_file;
   std::optional<long long> timeout_ms;
   std::optional<std::string> log_level;
+  std::optional<std::string> http_listen;
+  std::optional<std::string> http_path;
+  std::optional<std::string> auth_token_env;
+  std::optional<std::string> allowed_origins; // comma-separated
+  std::optional<std::string> allowed_hosts;   // comma-separated
 };
 
 struct Config {
@@ -60,6 +93,7 @@ struct Config {
   Setting<std::string> log_level;
   policy::Ceiling ceiling;
   Secret token; // the parent token; empty in sandbox mode (the sandbox brings its own)
+  HttpConfig http;
 };
 
 struct ConfigError {

@@ -167,6 +167,115 @@ TEST_CASE("the parent token comes from the environment and must look like a dft_
   CHECK(other->token.reveal() == kToken);
 }
 
+TEST_CASE("http: listen turns HTTP on - defaults - flags override the file") {
+  FileCase c(R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"},
+                 "http": {"listen": "127.0.0.1:8787", "allowedOrigins": ["https://app.example.com"]}})");
+  auto cfg = load(c.options, with_token());
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->http.enabled);
+  CHECK(cfg->http.host == "127.0.0.1");
+  CHECK(cfg->http.port == 8787);
+  CHECK(cfg->http.loopback);
+  CHECK(cfg->http.path.value == "/mcp");
+  CHECK(cfg->http.allowed_origins.value == std::vector<std::string>{"https://app.example.com"});
+  c.options.http_listen = "[::1]:0";
+  c.options.http_path = "/v1/mcp";
+  auto flags = load(c.options, with_token());
+  REQUIRE(flags.has_value());
+  CHECK(flags->http.host == "::1");
+  CHECK(flags->http.port == 0);
+  CHECK(flags->http.path.value == "/v1/mcp");
+  CHECK(flags->http.listen.origin.describe() == "flag --http");
+}
+
+TEST_CASE("http: a non-loopback address needs authentication") {
+  Options o;
+  o.permissions = std::vector<std::string>{"*"};
+  o.websites = "*";
+  o.http_listen = "0.0.0.0:8787";
+  ConfigError e = error_of(load(o, with_token()));
+  CHECK(e.key == "--http");
+  CHECK(e.message.find("not a loopback address, so clients must authenticate") != std::string::npos);
+  o.auth_token_env = "MCP_TOKEN";
+  auto ok = load(o, env_of({{"DATAFAST_TOKEN", kToken}, {"MCP_TOKEN", "0123456789abcdef0123"}}));
+  REQUIRE(ok.has_value());
+  CHECK_FALSE(ok->http.loopback);
+  CHECK(ok->http.auth_token.reveal() == "0123456789abcdef0123");
+  ConfigError short_token = error_of(load(o, env_of({{"DATAFAST_TOKEN", kToken}, {"MCP_TOKEN", "short"}})));
+  CHECK(short_token.key == "MCP_TOKEN");
+  CHECK(short_token.to_string().find("short\n") == std::string::npos);
+}
+
+TEST_CASE("http: clients get their own tokens and ceilings within the server's") {
+  constexpr std::string_view base = R"({"ceiling": {"permissions": ["analytics:read", "websites:read"], "websiteIds": ["a", "b"]},
+    "http": {"listen": "127.0.0.1:0", "clients": [%s]}})";
+  auto with_clients = [&](const std::string &clients) {
+    std::string text(base);
+    text.replace(text.find("%s"), 2, clients);
+    return text;
+  };
+  auto env = env_of({{"DATAFAST_TOKEN", kToken}, {"R_TOKEN", "reader-token-0123456789"}, {"W_TOKEN", "writer-token-0123456789"}});
+  {
+    FileCase c(with_clients(R"({"name": "reader", "tokenEnv": "R_TOKEN", "ceiling": {"permissions": ["analytics:read"], "websiteIds": ["a"]}})"));
+    auto cfg = load(c.options, env);
+    REQUIRE(cfg.has_value());
+    REQUIRE(cfg->http.clients.size() == 1);
+    CHECK(cfg->http.clients[0].ceiling.permissions.names() == std::vector<std::string>{"analytics:read"});
+  }
+  struct Row {
+    std::string clients;
+    std::string key;
+    std::string needle;
+  };
+  std::vector<Row> rows = {
+      {R"({"name": "r", "tokenEnv": "R_TOKEN", "ceiling": {"permissions": ["team:write"], "websiteIds": ["a"]}})",
+       "http.clients[0].ceiling", "goes beyond the server's ceiling: permission 'team:write'"},
+      {R"({"name": "r", "tokenEnv": "R_TOKEN", "ceiling": {"permissions": ["analytics:read"], "websiteIds": "*"}})",
+       "http.clients[0].ceiling", "all websites"},
+      {R"({"name": "r", "tokenEnv": "MISSING", "ceiling": {"permissions": ["analytics:read"], "websiteIds": ["a"]}})",
+       "MISSING", "not set"},
+      {R"({"name": "r", "tokenEnv": "R_TOKEN", "ceiling": {"permissions": ["analytics:read"], "websiteIds": ["a"]}},
+          {"name": "w", "tokenEnv": "R_TOKEN", "ceiling": {"permissions": ["analytics:read"], "websiteIds": ["a"]}})",
+       "R_TOKEN", "holds the same token"},
+      {R"({"name": "r", "tokenEnv": "R_TOKEN", "ceiling": {"permissions": ["analytics:read"], "websiteIds": ["a"]}},
+          {"name": "r", "tokenEnv": "W_TOKEN", "ceiling": {"permissions": ["analytics:read"], "websiteIds": ["a"]}})",
+       "http.clients[1].name", "names two clients"},
+      {R"({"name": "r", "tokenEnv": "R_TOKEN", "ceiling": {"permissions": ["analytics:read"], "websiteIds": []}})",
+       "http.clients[0].ceiling.websiteIds", "ambiguous"},
+      {R"({"name": "r", "tokenEnv": "R_TOKEN", "scope": 1})", "http.clients[0].scope", "unknown key"},
+  };
+  for (const Row &row : rows) {
+    CAPTURE(row.clients);
+    FileCase c(with_clients(row.clients));
+    ConfigError e = error_of(load(c.options, env));
+    CHECK(e.key == row.key);
+    CHECK(e.message.find(row.needle) != std::string::npos);
+  }
+}
+
+TEST_CASE("http: malformed values name their key") {
+  struct Row {
+    const char *http;
+    const char *key;
+  };
+  const Row rows[] = {
+      {R"({"listen": "8787"})", "http.listen"},
+      {R"({"listen": "127.0.0.1:99999"})", "http.listen"},
+      {R"({"path": "/mcp"})", "http.listen"},
+      {R"({"listen": "127.0.0.1:0", "path": "mcp"})", "http.path"},
+      {R"({"listen": "127.0.0.1:0", "allowedOrigins": ["*"]})", "http.allowedOrigins[0]"},
+      {R"({"listen": "127.0.0.1:0", "allowedOrigins": ["https://x.example/path"]})", "http.allowedOrigins[0]"},
+      {R"({"listen": "127.0.0.1:0", "workers": 0})", "http.workers"},
+      {R"({"listen": "127.0.0.1:0", "maxBodyBytes": "1MB"})", "http.maxBodyBytes"},
+      {R"({"listen": "127.0.0.1:0", "tls": true})", "http.tls"},
+  };
+  for (const Row &row : rows) {
+    CAPTURE(row.http);
+    FileCase c(std::string(R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "http": )") + row.http + "}");
+    CHECK(error_of(load(c.options, with_token())).key == row.key);
+  }
+}
+
 TEST_CASE("sandbox mode needs no token") {
   Options o;
   o.sandbox = true;

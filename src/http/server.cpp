@@ -392,6 +392,8 @@ struct Server::Impl {
         idle.push_back(fd);
     for (int fd : idle)
       close_connection(*connections.at(fd));
+    spdlog::info("http: stopping: accepting no more connections; finishing {} request(s) in flight",
+                 connections.size());
   }
 };
 

@@ -166,6 +166,11 @@ std::vector<std::string> exceeds(const Ceiling &ceiling, const TokenScope &token
   return out;
 }
 
+std::vector<std::string> ceiling_beyond(const Ceiling &inner, const Ceiling &outer) {
+  return exceeds(outer, TokenScope{inner.permissions.names(),
+                                   inner.websites.all ? std::vector<std::string>{} : inner.websites.ids});
+}
+
 Expected<Ok, Refusals> check_revoke(const Ceiling &ceiling, const TokenScope &token,
                                     std::string_view token_id, bool is_server_token) {
   Refusals out;

@@ -73,6 +73,10 @@ struct TokenScope {
 // What of `token` lies beyond the ceiling, one phrase per item; empty when it lies within.
 std::vector<std::string> exceeds(const Ceiling &ceiling, const TokenScope &token);
 
+// What of `inner` lies beyond `outer` (e.g. a client's ceiling against the server's); empty when
+// inner lies within.
+std::vector<std::string> ceiling_beyond(const Ceiling &inner, const Ceiling &outer);
+
 // Judges a revoke of an existing token (found upstream by the caller).
 Expected<Ok, Refusals> check_revoke(const Ceiling &ceiling, const TokenScope &token,
                                     std::string_view token_id, bool is_server_token);

@@ -1,6 +1,7 @@
 // Through the real binary: stdio MCP against a sandbox upstream over verified TLS.
 #include "sandbox/sandbox.hpp"
 #include "support/process.hpp"
+#include "support/raw_http.hpp"
 #include "support/sandbox_client.hpp"
 #include "util/json_input.hpp"
 
@@ -397,6 +398,51 @@ TEST_CASE("check prints each effective value with where it came from") {
   CHECK(r.out.find("parent token") != std::string::npos);
   CHECK(r.out.find(rig.token) == std::string::npos);
   CHECK(r.err.empty());
+}
+
+TEST_CASE("HTTP mode: announces its URL - SIGTERM stops accepting and finishes the call in flight") {
+  Rig rig;
+  rig.child = Child::spawn(rig.args({"--permissions", "*", "--websites", "*", "--http", "127.0.0.1:0",
+                                     "--auth-token-env", "MCP_TOKEN"}),
+                           {{"DATAFAST_TOKEN", rig.token}, {"MCP_TOKEN", "http-token-0123456789abcdef"}});
+  REQUIRE(rig.child->wait_for_stderr("serving MCP over HTTP at http://127.0.0.1:"));
+  std::string err = rig.child->all_stderr();
+  std::size_t at = err.find("http://127.0.0.1:") + 17;
+  int port = std::stoi(err.substr(at));
+  CHECK(err.find("http-token-0123456789abcdef") == std::string::npos);
+
+  std::map<std::string, std::string> h = {{"Content-Type", "application/json"}, {"Accept", "application/json"},
+                                          {"Authorization", "Bearer http-token-0123456789abcdef"}};
+  auto init = http_exchange(port, "POST", "/mcp", h, R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}})");
+  REQUIRE(init.has_value());
+  REQUIRE(init->status == 200);
+  h["Mcp-Session-Id"] = init->header("mcp-session-id");
+
+  rig.sb->inject(Fault::of(Fault::Kind::Hang, "GET"));
+  RawConnection slow(port);
+  REQUIRE(slow.send(http_request("POST", "/mcp", port, h, R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_access_tokens","arguments":{}}})")));
+  REQUIRE(rig.sb->wait_for_requests(1, std::chrono::seconds(10)));
+  rig.child->signal(SIGTERM);
+  REQUIRE(rig.child->wait_for_stderr("finishing 1 request(s) in flight"));
+  rig.sb->release_hangs(); // the call in flight now completes (with the sandbox's 503)
+  auto reply = slow.read_response();
+  REQUIRE(reply.has_value());
+  CHECK(reply->status == 200);
+  CHECK(json::parse(reply->body)["id"] == 2);
+  CHECK(rig.child->wait() == 0);
+  CHECK_THROWS(RawConnection(port)); // no longer accepting
+}
+
+TEST_CASE("HTTP mode refuses unsafe configurations with exit 2") {
+  Rig rig;
+  RunResult open = run({kBinary, "--sandbox", "--permissions", "*", "--websites", "*", "--http", "0.0.0.0:0"}, {});
+  CHECK(open.code == 2);
+  CHECK(open.err.find("not a loopback address, so clients must authenticate") != std::string::npos);
+  std::string conf = rig.dir.write("wide-client.json", R"({"ceiling": {"permissions": ["analytics:read"], "websiteIds": ["a"]},
+    "http": {"listen": "127.0.0.1:0", "clients": [{"name": "x", "tokenEnv": "X_TOKEN", "ceiling": {"permissions": ["*"], "websiteIds": ["a"]}}]}})");
+  RunResult wide = run({kBinary, "--sandbox", "--config", conf}, {{"X_TOKEN", "x-token-0123456789abcdef"}});
+  CHECK(wide.code == 2);
+  CHECK(wide.err.find("http.clients[0].ceiling: goes beyond the server's ceiling") != std::string::npos);
 }
 
 TEST_CASE("--help and --version") {
