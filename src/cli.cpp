@@ -82,9 +82,9 @@ void add_options(CLI::App &app, Values &v, Bound &b) {
                                         "Deadline of one upstream request (default 15000)")
                              ->type_name("MS"));
   b.http_listen.push_back(app.add_option("--http", v.http_listen,
-                                         "Serve MCP over Streamable HTTP on HOST:PORT instead of stdio "
-                                         "(port 0 picks a free one; see http.listen)")
-                              ->type_name("HOST:PORT"));
+                                         "Serve MCP over Streamable HTTP on HOST:PORT (or PORT, on "
+                                         "127.0.0.1) instead of stdio; port 0 picks a free one")
+                              ->type_name("[HOST:]PORT"));
   b.http_path.push_back(app.add_option("--http-path", v.http_path, "HTTP endpoint path (default /mcp)")
                             ->type_name("PATH"));
   b.auth_token_env.push_back(app.add_option("--auth-token-env", v.auth_token_env,

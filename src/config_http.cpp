@@ -88,6 +88,9 @@ Expected<std::pair<std::string, int>, std::string> parse_listen(const std::strin
       return unexpected("'" + text + "' is not HOST:PORT ([::1]:8787 for IPv6)");
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
+  } else if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    host = "127.0.0.1"; // a bare port: the safe default bind
+    port = text;
   } else {
     std::size_t colon = text.rfind(':');
     if (colon == std::string::npos || text.find(':') != colon)

@@ -186,6 +186,11 @@ TEST_CASE("http: listen turns HTTP on - defaults - flags override the file") {
   CHECK(flags->http.port == 0);
   CHECK(flags->http.path.value == "/v1/mcp");
   CHECK(flags->http.listen.origin.describe() == "flag --http");
+  c.options.http_listen = "8787"; // a bare port binds to loopback
+  auto bare = load(c.options, with_token());
+  REQUIRE(bare.has_value());
+  CHECK(bare->http.host == "127.0.0.1");
+  CHECK(bare->http.port == 8787);
 }
 
 TEST_CASE("http: a non-loopback address needs authentication") {
@@ -259,7 +264,7 @@ TEST_CASE("http: malformed values name their key") {
     const char *key;
   };
   const Row rows[] = {
-      {R"({"listen": "8787"})", "http.listen"},
+      {R"({"listen": "localhost"})", "http.listen"},
       {R"({"listen": "127.0.0.1:99999"})", "http.listen"},
       {R"({"path": "/mcp"})", "http.listen"},
       {R"({"listen": "127.0.0.1:0", "path": "mcp"})", "http.path"},
