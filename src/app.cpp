@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include "check.hpp"
+#include "config_http.hpp"
 #include "cli.hpp"
 #include "log.hpp"
 #include "mcp/server.hpp"
@@ -16,6 +17,8 @@
 #include <csignal>
 #include <fcntl.h>
 #include <cstdio>
+#include <cstring>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -120,6 +123,44 @@ int serve_http(const mcp::Server &server, const config::Config &cfg, int signal_
   return transport::run_http(server, std::move(run));
 }
 
+int serve_sandbox(const SandboxOptions &o) {
+  auto listen = config::parse_listen(o.listen);
+  if (!listen) {
+    std::fprintf(stderr, "datafast-mcp: usage error: --listen: %s\n", listen.error().c_str());
+    return 2;
+  }
+  int signal_fd = block_stop_signals();
+  sandbox::Sandbox::Options options;
+  options.host = listen->first;
+  options.port = listen->second;
+  auto sb = sandbox::Sandbox::start(options);
+  auto write_file = [](const std::string &path, const std::string &content, mode_t mode) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    bool ok = fd >= 0 && ::fchmod(fd, mode) == 0 &&
+              ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+    if (fd >= 0)
+      ::close(fd);
+    return ok;
+  };
+  if (!write_file(o.ca_out, sb->ca_pem(), 0644) || !write_file(o.token_out, sb->parent_token().reveal(), 0600)) {
+    std::fprintf(stderr, "datafast-mcp: cannot write %s or %s: %s\n", o.ca_out.c_str(), o.token_out.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  json info{{"baseUrl", sb->base_url()},
+            {"caFile", o.ca_out},
+            {"tokenFile", o.token_out},
+            {"websiteIds", sandbox::Account::seeded_website_ids()}};
+  std::string line = dump_json(info) + "\n";
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
+  spdlog::info("sandbox: serving a built-in DataFast account at {} until SIGTERM", sb->base_url());
+  signalfd_siginfo si{};
+  [[maybe_unused]] ssize_t n = ::read(signal_fd, &si, sizeof si);
+  spdlog::info("sandbox: stopped after {} request(s)", sb->request_count());
+  return 0;
+}
+
 } // namespace
 
 int run_app(int argc, const char *const *argv) {
@@ -133,6 +174,9 @@ int run_app(int argc, const char *const *argv) {
     std::fputs(cli.error().err.c_str(), stderr);
     return cli.error().code;
   }
+  if (cli->command == Command::Sandbox)
+    return serve_sandbox(cli->sandbox);
+
   auto cfg = config::load(cli->options, config::process_env());
   if (!cfg) {
     std::fprintf(stderr, "datafast-mcp: config error: %s\n", one_line(cfg.error().to_string()).c_str());

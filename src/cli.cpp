@@ -136,6 +136,23 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
                "and the ceiling; exit 2 on any problem");
   check->footer("\nExample:\n  datafast-mcp check --config ~/.config/datafast-mcp.json\n");
   add_options(*check, v, b);
+  SandboxOptions sandbox_options;
+  CLI::App *sandbox = app.add_subcommand(
+      "sandbox", "Serve only the built-in sandbox DataFast account over HTTPS on loopback (for "
+                 "benchmarks and other clients); prints one JSON line with its URL and files, then "
+                 "serves until SIGTERM");
+  sandbox->add_option("--listen", sandbox_options.listen, "HOST:PORT (default 127.0.0.1:0, a free port)")
+      ->type_name("HOST:PORT");
+  sandbox->add_option("--ca-out", sandbox_options.ca_out, "Write the sandbox CA certificate (PEM) here")
+      ->type_name("FILE")
+      ->required();
+  sandbox->add_option("--token-out", sandbox_options.token_out,
+                      "Write the sandbox parent token here (mode 0600)")
+      ->type_name("FILE")
+      ->required();
+  sandbox->footer("\nExample:\n  datafast-mcp sandbox --ca-out /tmp/sb-ca.pem --token-out /tmp/sb-token\n"
+                  "  # prints {\"baseUrl\":\"https://127.0.0.1:PORT/api/v1/admin\",...}; then\n"
+                  "  DATAFAST_TOKEN=$(cat /tmp/sb-token) datafast-mcp --upstream-url URL --ca-file /tmp/sb-ca.pem ...\n");
   app.require_subcommand(0, 1);
 
   try {
@@ -151,7 +168,8 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
   }
 
   CliRequest req;
-  req.command = check->parsed() ? Command::Check : Command::Serve;
+  req.command = check->parsed() ? Command::Check : sandbox->parsed() ? Command::Sandbox : Command::Serve;
+  req.sandbox = sandbox_options;
   config::Options &o = req.options;
   o.sandbox = v.sandbox;
   if (given(b.config_path)) o.config_path = v.config_path;

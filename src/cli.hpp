@@ -9,11 +9,19 @@
 
 namespace dfmcp {
 
-enum class Command { Serve, Check };
+enum class Command { Serve, Check, Sandbox };
+
+// `datafast-mcp sandbox`: only the built-in DataFast account, for other programs to use.
+struct SandboxOptions {
+  std::string listen = "127.0.0.1:0";
+  std::string ca_out;    // where to write the CA certificate (PEM)
+  std::string token_out; // where to write the sandbox parent token (mode 0600)
+};
 
 struct CliRequest {
   Command command = Command::Serve;
   config::Options options;
+  SandboxOptions sandbox;
 };
 
 // What to print and the exit code, when the command line alone settles it (--help, --version,

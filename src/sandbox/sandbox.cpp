@@ -294,7 +294,10 @@ std::unique_ptr<Sandbox> Sandbox::start(Options options) {
   server.Delete(".*", handler);
   server.Options(".*", handler);
 
-  impl.port = server.bind_to_any_port(impl.options.host);
+  impl.port = impl.options.port == 0 ? server.bind_to_any_port(impl.options.host)
+                                     : (server.bind_to_port(impl.options.host, impl.options.port)
+                                            ? impl.options.port
+                                            : -1);
   if (impl.port < 0)
     throw std::runtime_error("sandbox: cannot bind to " + impl.options.host);
 

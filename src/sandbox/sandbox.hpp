@@ -73,9 +73,10 @@ public:
     // (the "wrong certificate" fault).
     bool untrusted_certificate = false;
     int keep_alive_timeout_s = 60;
+    int port = 0; // 0: an ephemeral port
   };
 
-  // Starts serving on host:0 (an ephemeral port) and returns once the server accepts requests.
+  // Starts serving on host:port (port 0: an ephemeral one) and returns once the server accepts requests.
   // Throws std::runtime_error when it cannot.
   static std::unique_ptr<Sandbox> start(Options options);
   static std::unique_ptr<Sandbox> start() { return start(Options{}); }

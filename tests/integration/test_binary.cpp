@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
 #include <sstream>
 
 using namespace dfmcp;
@@ -443,6 +444,29 @@ TEST_CASE("HTTP mode refuses unsafe configurations with exit 2") {
   RunResult wide = run({kBinary, "--sandbox", "--config", conf}, {{"X_TOKEN", "x-token-0123456789abcdef"}});
   CHECK(wide.code == 2);
   CHECK(wide.err.find("http.clients[0].ceiling: goes beyond the server's ceiling") != std::string::npos);
+}
+
+TEST_CASE("datafast-mcp sandbox serves the built-in account for other processes") {
+  TempDir dir;
+  auto sb = Child::spawn({kBinary, "sandbox", "--ca-out", dir.path() + "/ca.pem", "--token-out", dir.path() + "/token"}, {});
+  auto line = sb->read_line();
+  REQUIRE(line.has_value());
+  json info = json::parse(*line);
+  std::string token;
+  std::ifstream(dir.path() + "/token") >> token;
+  CHECK(token.starts_with("dft_"));
+  auto server = Child::spawn({kBinary, "--upstream-url", info["baseUrl"], "--ca-file", info["caFile"],
+                              "--permissions", "*", "--websites", "*"}, {{"DATAFAST_TOKEN", token}});
+  server->write_line(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}})");
+  server->write_line(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_access_tokens","arguments":{}}})");
+  server->read_line();
+  auto listed = server->read_line();
+  REQUIRE(listed.has_value());
+  CHECK(json::parse(*listed)["result"]["structuredContent"]["count"] == 3);
+  server->close_stdin();
+  CHECK(server->wait() == 0);
+  sb->signal(SIGTERM);
+  CHECK(sb->wait() == 0);
 }
 
 TEST_CASE("--help and --version") {
