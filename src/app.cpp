@@ -1,6 +1,9 @@
 #include "app.hpp"
 
+#include "audit/audit_log.hpp"
 #include "check.hpp"
+#include "print_config.hpp"
+#include "safety/ledger.hpp"
 #include "config_http.hpp"
 #include "cli.hpp"
 #include "log.hpp"
@@ -15,6 +18,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <filesystem>
 #include <fcntl.h>
 #include <cstdio>
 #include <cstring>
@@ -161,6 +165,103 @@ int serve_sandbox(const SandboxOptions &o) {
   return 0;
 }
 
+tools::BrokerOptions broker_options(const config::Config &cfg) {
+  const config::SafetyConfig &s = cfg.safety;
+  tools::BrokerOptions o;
+  o.key_delivery = s.keys_delivery.value == "file" ? tools::BrokerOptions::KeyDelivery::File
+                                                   : tools::BrokerOptions::KeyDelivery::Result;
+  o.keys_dir = s.keys_dir.value.value_or("");
+  o.name_prefix = s.name_prefix.value;
+  o.revoke_minted_only = s.revoke_scope.value == "minted";
+  o.max_creates_per_hour = s.max_creates_per_hour.value;
+  o.max_live_minted = s.max_live_minted.value;
+  o.confirm = s.confirm.value == "always"   ? safety::ConfirmMode::Always
+              : s.confirm.value == "writes" ? safety::ConfirmMode::Writes
+                                            : safety::ConfirmMode::Never;
+  o.scope_ttl = std::chrono::milliseconds(s.scope_ttl_ms.value);
+  return o;
+}
+
+// `check`: what the parent token holds, the effective ceiling, and a warning for each configured
+// permission or website the parent lacks.
+std::string render_parent_scope(tools::Broker &broker, const config::Config &cfg) {
+  std::string out = "\nThis server's own token:\n";
+  auto scope = tools::refresh_parent_scope(broker, nullptr);
+  if (!scope) {
+    out += "  could not read the account's tokens: " + upstream::describe(scope.error(), "list", false) +
+           "\n  The configured ceiling holds alone until the server can read it.\n";
+    return out;
+  }
+  if (scope->state != tools::ParentScopeView::State::Identified) {
+    out += "  not found in the account's token list (by its displayKey), so its scope is unknown; the "
+           "configured ceiling holds alone.\n";
+    return out;
+  }
+  const policy::TokenScope &p = scope->scope;
+  out += "  " + scope->display_key + ": permissions " + (p.permissions.empty() ? std::string("(none listed: full access)") : policy::join(p.permissions, ", ")) +
+         "; " + (p.website_ids.empty() ? std::string("all websites") : "websites " + policy::join(p.website_ids, ", ")) + "\n";
+  policy::Ceiling effective = policy::intersect(cfg.ceiling, p);
+  out += "Effective ceiling (configured ∩ the parent's scope): permissions " + effective.permissions.describe() +
+         "; websites " + (effective.websites.all ? std::string("all websites (*)") : effective.websites.ids.empty() ? std::string("none") : policy::join(effective.websites.ids, ", ")) + "\n";
+  for (const std::string &missing : policy::ceiling_beyond(cfg.ceiling, effective))
+    out += "  warning: the ceiling allows " + missing + ", which this server's own token does not hold; DataFast "
+           "would refuse it\n";
+  if (effective.permissions.empty() || (!effective.websites.all && effective.websites.ids.empty()))
+    out += "  warning: nothing can be minted: the ceiling and the parent's scope do not overlap\n";
+  return out;
+}
+
+int print_client_config(const PrintConfigOptions &o) {
+  if (o.list_clients) {
+    std::string out;
+    for (const print_config::ClientSpec &c : print_config::clients())
+      out += c.name + "  " + c.title + " (" + (c.stdio && c.http ? "stdio, http" : c.stdio ? "stdio" : "http") +
+             ")\n    goes in: " + c.where + "\n    token: " + c.secret_handling + "\n";
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  print_config::Request r;
+  r.client = o.client;
+  r.binary = ec ? std::string("datafast-mcp") : self.string();
+  if (o.config)
+    r.config = std::filesystem::absolute(*o.config).lexically_normal().string();
+  r.extra_args = o.server_args;
+  r.http_url = o.http_url;
+  r.token_env = o.token_env;
+  r.http_token_env = o.http_token_env;
+  r.server_name = o.server_name;
+  auto text = print_config::render(r);
+  if (!text) {
+    std::fprintf(stderr, "datafast-mcp: print-config: %s\n", one_line(text.error()).c_str());
+    return 2;
+  }
+  std::fwrite(text->data(), 1, text->size(), stdout);
+  return 0;
+}
+
+int verify_audit(const std::string &path) {
+  auto report = audit::verify(path);
+  if (!report) {
+    std::fprintf(stderr, "datafast-mcp: audit verify: %s\n", report.error().c_str());
+    return 2;
+  }
+  switch (report->status) {
+  case audit::VerifyReport::Status::Intact:
+    std::printf("ok: %s: %llu records, hash chain intact; head %s\n", path.c_str(),
+                static_cast<unsigned long long>(report->lines), report->head.c_str());
+    return 0;
+  case audit::VerifyReport::Status::IncompleteTail:
+    std::printf("incomplete: %s: %s\n", path.c_str(), report->problem.c_str());
+    return 3;
+  case audit::VerifyReport::Status::Broken:
+    std::printf("broken: %s: %s\n", path.c_str(), report->problem.c_str());
+    return 1;
+  }
+  return 1;
+}
+
 } // namespace
 
 int run_app(int argc, const char *const *argv) {
@@ -177,20 +278,42 @@ int run_app(int argc, const char *const *argv) {
   if (cli->command == Command::Sandbox)
     return serve_sandbox(cli->sandbox);
 
+  if (cli->command == Command::AuditVerify)
+    return verify_audit(cli->audit_path);
+  if (cli->command == Command::PrintConfig)
+    return print_client_config(cli->print_config);
+
   auto cfg = config::load(cli->options, config::process_env());
   if (!cfg) {
     std::fprintf(stderr, "datafast-mcp: config error: %s\n", one_line(cfg.error().to_string()).c_str());
     return 2;
   }
   log::set_level(*log::parse_level(cfg->log_level.value));
+  log::set_json(cfg->log_format.value == "json");
 
-  if (cli->command == Command::Check) {
-    std::string report = render_check(*cfg);
-    std::fwrite(report.data(), 1, report.size(), stdout);
-    return 0;
+  // The audit log and the mint ledger are opened (and locked) before anything is served.
+  std::unique_ptr<audit::AuditLog> audit_log;
+  std::unique_ptr<safety::Ledger> ledger;
+  if (cli->command != Command::Check) {
+    if (const auto &path = cfg->safety.audit_file.value) {
+      auto opened = audit::AuditLog::open(*path);
+      if (!opened) {
+        std::fprintf(stderr, "datafast-mcp: config error: logging.auditFile: %s\n", one_line(opened.error()).c_str());
+        return 2;
+      }
+      audit_log = std::move(*opened);
+    }
+    if (const auto &path = cfg->safety.ledger_file.value) {
+      auto opened = safety::Ledger::open(*path);
+      if (!opened) {
+        std::fprintf(stderr, "datafast-mcp: config error: mint.ledgerFile: %s\n", one_line(opened.error()).c_str());
+        return 2;
+      }
+      ledger = std::move(*opened);
+    }
   }
 
-  int signal_fd = block_stop_signals();
+  int signal_fd = cli->command == Command::Check ? -1 : block_stop_signals();
 
   std::unique_ptr<sandbox::Sandbox> sandbox;
   upstream::ClientConfig client;
@@ -201,9 +324,10 @@ int run_app(int argc, const char *const *argv) {
     client.token = sandbox->parent_token();
     sandbox::Sandbox *sb = sandbox.get();
     client.trust.make_store = [sb] { return sb->new_trust_store(); };
-    spdlog::info("sandbox: serving a built-in DataFast account at {} (trusted by this process "
-                 "only); nothing reaches datafa.st",
-                 sandbox->base_url());
+    if (cli->command != Command::Check)
+      spdlog::info("sandbox: serving a built-in DataFast account at {} (trusted by this process "
+                   "only); nothing reaches datafa.st",
+                   sandbox->base_url());
   } else {
     client.url = cfg->upstream;
     client.token = cfg->token;
@@ -217,8 +341,22 @@ int run_app(int argc, const char *const *argv) {
   auto api = upstream::make_http_account_api(std::move(client));
 
   tools::ToolRegistry registry;
-  tools::register_token_tools(registry, *api, std::move(parent));
+  auto broker = tools::register_token_tools(registry, *api, std::move(parent), broker_options(*cfg), ledger.get(),
+                                            audit_log.get());
+
+  if (cli->command == Command::Check) {
+    std::string report = render_check(*cfg);
+    if (!cli->offline)
+      report += render_parent_scope(*broker, *cfg);
+    std::fwrite(report.data(), 1, report.size(), stdout);
+    return 0;
+  }
+
   mcp::Server server(registry, cfg->ceiling);
+  if (audit_log)
+    audit_log->append_event("start", json{{"version", DFMCP_VERSION},
+                                          {"transport", cfg->http.enabled ? "http" : "stdio"},
+                                          {"ceiling", tools::ceiling_view(cfg->ceiling)}});
 
   int code = 0;
   if (cfg->http.enabled) {
@@ -229,6 +367,10 @@ int run_app(int argc, const char *const *argv) {
     transport::StdioOptions options;
     options.signal_fd = signal_fd;
     code = transport::run_stdio(server, options);
+  }
+  if (audit_log) {
+    audit_log->append_event("stop", json::object());
+    spdlog::info("audit: {} records; chain head {}", audit_log->records(), audit_log->head());
   }
   spdlog::info("stopped");
   return code;

@@ -40,6 +40,8 @@ Exit codes: 0 success, 1 runtime failure, 2 configuration or usage error.
 struct Values {
   std::string config_path, websites, upstream_url, token_env, ca_file, log_level;
   std::string http_listen, http_path, auth_token_env, allowed_origins, allowed_hosts;
+  std::string keys_delivery, keys_dir, name_prefix, ledger_file, revoke_scope, confirm, audit_file, log_format;
+  long long max_creates_per_hour = 0, max_live_minted = 0, scope_ttl_ms = 0;
   std::vector<std::string> permissions;
   long long timeout_ms = 0;
   bool sandbox = false;
@@ -47,7 +49,9 @@ struct Values {
 
 struct Bound {
   std::vector<CLI::Option *> config_path, websites, upstream_url, token_env, ca_file, log_level,
-      permissions, timeout_ms, http_listen, http_path, auth_token_env, allowed_origins, allowed_hosts;
+      permissions, timeout_ms, http_listen, http_path, auth_token_env, allowed_origins, allowed_hosts,
+      keys_delivery, keys_dir, name_prefix, ledger_file, revoke_scope, confirm, audit_file, log_format,
+      max_creates_per_hour, max_live_minted, scope_ttl_ms;
 };
 
 void add_options(CLI::App &app, Values &v, Bound &b) {
@@ -99,6 +103,32 @@ void add_options(CLI::App &app, Values &v, Bound &b) {
                                            "Host header values accepted besides the loopback names, "
                                            "comma separated")
                                 ->type_name("LIST"));
+  auto opt = [&](std::vector<CLI::Option *> &slot, const char *name, auto &value, const char *help, const char *type) {
+    slot.push_back(app.add_option(name, value, help)->type_name(type)->group("Agent safety"));
+  };
+  opt(b.keys_delivery, "--keys-delivery", v.keys_delivery,
+      "result (default): a new key is in the tool result; file: written to --keys-dir, never shown to the model",
+      "MODE");
+  opt(b.keys_dir, "--keys-dir", v.keys_dir, "Directory for key files (created 0700; files 0600, never overwritten)",
+      "DIR");
+  opt(b.name_prefix, "--name-prefix", v.name_prefix, "Put in front of every minted token's name (e.g. agent:)",
+      "TEXT");
+  opt(b.ledger_file, "--ledger-file", v.ledger_file,
+      "Keep the record of tokens minted here in this file, so lineage survives restarts", "FILE");
+  opt(b.revoke_scope, "--revoke-scope", v.revoke_scope,
+      "ceiling (default): revoke tokens within the ceiling; minted: only tokens minted here", "SCOPE");
+  opt(b.max_creates_per_hour, "--max-creates-per-hour", v.max_creates_per_hour, "Creates per client per hour",
+      "N");
+  opt(b.max_live_minted, "--max-live-minted", v.max_live_minted, "Live tokens minted here per client", "N");
+  opt(b.confirm, "--confirm", v.confirm,
+      "never (default), writes (ask the user before granting :write, * or all websites), always", "MODE");
+  opt(b.audit_file, "--audit-file", v.audit_file,
+      "Append a hash-chained JSON line per tool call here (check it with: datafast-mcp audit verify FILE)", "FILE");
+  opt(b.scope_ttl_ms, "--scope-ttl-ms", v.scope_ttl_ms,
+      "How long the parent token's scope, as last listed, is trusted (default 300000)", "MS");
+  b.log_format.push_back(app.add_option("--log-format", v.log_format,
+                                        "text (default) or json: one JSON object per log line, for collectors")
+                             ->type_name("FORMAT"));
   b.log_level.push_back(app.add_option("--log-level", v.log_level,
                                        "trace, debug, info (default), warn, error or off; logs go "
                                        "to stderr")
@@ -136,6 +166,42 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
                "and the ceiling; exit 2 on any problem");
   check->footer("\nExample:\n  datafast-mcp check --config ~/.config/datafast-mcp.json\n");
   add_options(*check, v, b);
+  bool offline = false;
+  check->add_flag("--offline", offline,
+                  "Do not contact DataFast (by default check lists the account's tokens to show the parent "
+                  "token's own scope and the effective ceiling)");
+  CLI::App *audit = app.add_subcommand("audit", "Work with the audit log (logging.auditFile)");
+  CLI::App *verify = audit->add_subcommand(
+      "verify", "Check an audit log's hash chain; report the first broken or edited line. Exit 0 intact, 1 "
+                "broken or edited, 3 intact but for an incomplete last line (an interrupted write)");
+  std::string audit_path;
+  verify->add_option("FILE", audit_path, "The audit log")->required();
+  verify->footer("\nExample:\n  datafast-mcp audit verify /var/log/datafast-mcp/audit.jsonl\n");
+  audit->require_subcommand(1);
+
+  PrintConfigOptions pc;
+  std::string pc_http, pc_config;
+  CLI::App *print = app.add_subcommand(
+      "print-config", "Print the snippet that attaches this server to an MCP client (Claude Desktop, Claude "
+                      "Code, Cursor, VS Code, Windsurf, Codex, Gemini CLI, Zed, Continue), with this binary's "
+                      "absolute path; the token stays an environment reference");
+  print->add_option("--client", pc.client, "The client (see --list-clients)")->type_name("NAME");
+  print->add_flag("--list-clients", pc.list_clients, "List the clients, where each snippet goes, and how each gets the token");
+  auto *pc_http_opt = print->add_option("--http", pc_http, "Connect to a running server at this URL instead of starting one")
+                          ->type_name("URL");
+  auto *pc_config_opt = print->add_option("--config", pc_config, "The config file the server should start with")
+                            ->type_name("FILE");
+  print->add_option("--server-name", pc.server_name, "The server's name in the client (default datafast)")->type_name("NAME");
+  print->add_option("--token-env", pc.token_env, "Environment variable of the parent token (default DATAFAST_TOKEN)")
+      ->type_name("NAME");
+  print->add_option("--http-token-env", pc.http_token_env,
+                    "Environment variable of the HTTP bearer token (default DATAFAST_MCP_HTTP_TOKEN)")
+      ->type_name("NAME");
+  print->add_option("args", pc.server_args, "Further server arguments, after --")->type_name("ARGS");
+  print->footer("\nExamples:\n  datafast-mcp print-config --client claude-desktop --config ~/.config/datafast-mcp.json\n"
+                "  datafast-mcp print-config --client vscode -- --permissions analytics:read,websites:read --websites '*'\n"
+                "  datafast-mcp print-config --client cursor --http http://127.0.0.1:8787/mcp\n"
+                "  datafast-mcp print-config --list-clients\n");
   SandboxOptions sandbox_options;
   CLI::App *sandbox = app.add_subcommand(
       "sandbox", "Serve only the built-in sandbox DataFast account over HTTPS on loopback (for "
@@ -168,7 +234,23 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
   }
 
   CliRequest req;
-  req.command = check->parsed() ? Command::Check : sandbox->parsed() ? Command::Sandbox : Command::Serve;
+  req.command = check->parsed()     ? Command::Check
+                : sandbox->parsed() ? Command::Sandbox
+                : verify->parsed()  ? Command::AuditVerify
+                : print->parsed()   ? Command::PrintConfig
+                                    : Command::Serve;
+  if (print->parsed()) {
+    if (pc_http_opt->count())
+      pc.http_url = pc_http;
+    if (pc_config_opt->count())
+      pc.config = pc_config;
+    if (pc.client.empty() && !pc.list_clients)
+      return unexpected(CliExit{2, "", "datafast-mcp: usage error: print-config needs --client NAME (or "
+                                       "--list-clients); run datafast-mcp print-config --help\n"});
+    req.print_config = pc;
+  }
+  req.offline = offline;
+  req.audit_path = audit_path;
   req.sandbox = sandbox_options;
   config::Options &o = req.options;
   o.sandbox = v.sandbox;
@@ -185,6 +267,17 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
   if (given(b.auth_token_env)) o.auth_token_env = v.auth_token_env;
   if (given(b.allowed_origins)) o.allowed_origins = v.allowed_origins;
   if (given(b.allowed_hosts)) o.allowed_hosts = v.allowed_hosts;
+  if (given(b.keys_delivery)) o.keys_delivery = v.keys_delivery;
+  if (given(b.keys_dir)) o.keys_dir = v.keys_dir;
+  if (given(b.name_prefix)) o.name_prefix = v.name_prefix;
+  if (given(b.ledger_file)) o.ledger_file = v.ledger_file;
+  if (given(b.revoke_scope)) o.revoke_scope = v.revoke_scope;
+  if (given(b.confirm)) o.confirm = v.confirm;
+  if (given(b.audit_file)) o.audit_file = v.audit_file;
+  if (given(b.log_format)) o.log_format = v.log_format;
+  if (given(b.max_creates_per_hour)) o.max_creates_per_hour = v.max_creates_per_hour;
+  if (given(b.max_live_minted)) o.max_live_minted = v.max_live_minted;
+  if (given(b.scope_ttl_ms)) o.scope_ttl_ms = v.scope_ttl_ms;
   return req;
 }
 

@@ -5,11 +5,24 @@
 #include "config.hpp"
 #include "util/expected.hpp"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace dfmcp {
 
-enum class Command { Serve, Check, Sandbox };
+enum class Command { Serve, Check, Sandbox, AuditVerify, PrintConfig };
+
+struct PrintConfigOptions {
+  std::string client;
+  bool list_clients = false;
+  std::optional<std::string> http_url;
+  std::optional<std::string> config;
+  std::string server_name = "datafast";
+  std::string token_env = "DATAFAST_TOKEN";
+  std::string http_token_env = "DATAFAST_MCP_HTTP_TOKEN";
+  std::vector<std::string> server_args; // after --
+};
 
 // `datafast-mcp sandbox`: only the built-in DataFast account, for other programs to use.
 struct SandboxOptions {
@@ -22,6 +35,9 @@ struct CliRequest {
   Command command = Command::Serve;
   config::Options options;
   SandboxOptions sandbox;
+  PrintConfigOptions print_config;
+  bool offline = false;   // check --offline
+  std::string audit_path; // audit verify FILE
 };
 
 // What to print and the exit code, when the command line alone settles it (--help, --version,

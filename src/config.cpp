@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include "config_http.hpp"
+#include "config_safety.hpp"
 #include "upstream/http_client.hpp"
 #include "util/json_input.hpp"
 
@@ -79,13 +80,17 @@ struct FileValues {
   std::optional<std::vector<std::string>> website_ids; // nullopt with websites_given means "*"
   bool has_ceiling = false;
   std::optional<json> http; // read by load_http
+  std::optional<json> keys, mint, revoke, limits, confirm; // read by load_safety
+  std::optional<std::string> audit_file, log_format;
+  std::optional<long long> scope_ttl_ms;
 };
 
 Expected<FileValues, FileError> read_file_values(const json &root) {
   FileValues out;
   if (!root.is_object())
     return unexpected(FileError{"(top level)", "must be a JSON object, got " + json_type_name(root)});
-  if (auto e = check_keys(root, "", {"$schema", "upstream", "ceiling", "logging", "http"}))
+  if (auto e = check_keys(root, "", {"$schema", "upstream", "ceiling", "logging", "http", "keys", "mint", "revoke",
+                                     "limits", "confirm"}))
     return unexpected(*e);
 
   auto object_at = [&](const char *key) -> Expected<const json *, FileError> {
@@ -113,7 +118,7 @@ Expected<FileValues, FileError> read_file_values(const json &root) {
   if (!upstream)
     return unexpected(upstream.error());
   if (const json *u = *upstream) {
-    if (auto e = check_keys(*u, "upstream.", {"baseUrl", "tokenEnv", "caFile", "timeoutMs"}))
+    if (auto e = check_keys(*u, "upstream.", {"baseUrl", "tokenEnv", "caFile", "timeoutMs", "scopeTtlMs"}))
       return unexpected(*e);
     for (auto [key, slot] : {std::pair{"baseUrl", &out.base_url}, std::pair{"tokenEnv", &out.token_env},
                              std::pair{"caFile", &out.ca_file}}) {
@@ -130,6 +135,11 @@ Expected<FileValues, FileError> read_file_values(const json &root) {
       out.timeout_ms = t->is_number_unsigned() && t->get<std::uint64_t>() > 600000
                            ? 600001
                            : t->get<long long>();
+    }
+    if (auto t = u->find("scopeTtlMs"); t != u->end()) {
+      if (!t->is_number_integer())
+        return unexpected(FileError{"upstream.scopeTtlMs", "must be an integer (milliseconds), got " + quoted_type(*t)});
+      out.scope_ttl_ms = t->is_number_unsigned() && t->get<std::uint64_t>() > 86400000 ? -1 : t->get<long long>();
     }
   }
 
@@ -182,13 +192,25 @@ Expected<FileValues, FileError> read_file_values(const json &root) {
   if (!logging)
     return unexpected(logging.error());
   if (const json *l = *logging) {
-    if (auto e = check_keys(*l, "logging.", {"level"}))
+    if (auto e = check_keys(*l, "logging.", {"level", "format", "auditFile"}))
       return unexpected(*e);
     auto v = string_at(*l, "logging.", "level");
     if (!v)
       return unexpected(v.error());
     out.log_level = *v;
+    auto f = string_at(*l, "logging.", "format");
+    if (!f)
+      return unexpected(f.error());
+    out.log_format = *f;
+    auto a = string_at(*l, "logging.", "auditFile");
+    if (!a)
+      return unexpected(a.error());
+    out.audit_file = *a;
   }
+  for (auto [key, slot] : {std::pair{"keys", &out.keys}, std::pair{"mint", &out.mint}, std::pair{"revoke", &out.revoke},
+                           std::pair{"limits", &out.limits}, std::pair{"confirm", &out.confirm}})
+    if (auto it = root.find(key); it != root.end())
+      *slot = *it;
   if (auto h = root.find("http"); h != root.end())
     out.http = *h;
   return out;
@@ -382,6 +404,27 @@ Expected<Config, ConfigError> load(const Options &options, const Env &env) {
     return error_at(cfg.log_level.origin, "logging.level",
                     "'" + cfg.log_level.value + "' is not a level; use trace, debug, info, warn, "
                     "error or off");
+
+  cfg.log_format = {"text", {}};
+  if (file.log_format)
+    cfg.log_format = {*file.log_format, from_file};
+  if (options.log_format)
+    cfg.log_format = {*options.log_format, {Source::Flag, "--log-format"}};
+  if (cfg.log_format.value != "text" && cfg.log_format.value != "json")
+    return error_at(cfg.log_format.origin, "logging.format", "'" + cfg.log_format.value + "' is not \"text\" or \"json\"");
+
+  SafetySections sections;
+  sections.keys = file.keys ? &*file.keys : nullptr;
+  sections.mint = file.mint ? &*file.mint : nullptr;
+  sections.revoke = file.revoke ? &*file.revoke : nullptr;
+  sections.limits = file.limits ? &*file.limits : nullptr;
+  sections.confirm = file.confirm ? &*file.confirm : nullptr;
+  sections.audit_file = file.audit_file;
+  sections.scope_ttl_ms = file.scope_ttl_ms;
+  auto safety = load_safety(sections, options, where);
+  if (!safety)
+    return unexpected(safety.error());
+  cfg.safety = std::move(*safety);
 
   auto http = load_http(file.http ? &*file.http : nullptr, options, env, cfg.ceiling, where);
   if (!http)

@@ -62,6 +62,20 @@ struct HttpConfig {
   int max_connections = 4096;
 };
 
+// Agent-safety settings (keys, lineage, quotas, confirmation, audit).
+struct SafetyConfig {
+  Setting<std::string> keys_delivery{"result", {}};       // "result" | "file"
+  Setting<std::optional<std::string>> keys_dir{{}, {}};
+  Setting<std::string> name_prefix{"", {}};
+  Setting<std::optional<std::string>> ledger_file{{}, {}};
+  Setting<std::string> revoke_scope{"ceiling", {}};       // "ceiling" | "minted"
+  Setting<std::optional<int>> max_creates_per_hour{{}, {}};
+  Setting<std::optional<int>> max_live_minted{{}, {}};
+  Setting<std::string> confirm{"never", {}};              // "never" | "writes" | "always"
+  Setting<std::optional<std::string>> audit_file{{}, {}};
+  Setting<int> scope_ttl_ms{5 * 60 * 1000, {}};
+};
+
 // What the command line said; unset means "not given".
 struct Options {
   std::optional<std::string> config_path;
@@ -78,6 +92,17 @@ struct Options {
   std::optional<std::string> auth_token_env;
   std::optional<std::string> allowed_origins; // comma-separated
   std::optional<std::string> allowed_hosts;   // comma-separated
+  std::optional<std::string> keys_delivery;
+  std::optional<std::string> keys_dir;
+  std::optional<std::string> name_prefix;
+  std::optional<std::string> ledger_file;
+  std::optional<std::string> revoke_scope;
+  std::optional<long long> max_creates_per_hour;
+  std::optional<long long> max_live_minted;
+  std::optional<std::string> confirm;
+  std::optional<std::string> audit_file;
+  std::optional<long long> scope_ttl_ms;
+  std::optional<std::string> log_format;
 };
 
 struct Config {
@@ -91,9 +116,11 @@ struct Config {
   Setting<std::vector<std::string>> permissions;
   Setting<std::optional<std::vector<std::string>>> website_ids; // nullopt means "*"
   Setting<std::string> log_level;
+  Setting<std::string> log_format; // "text" | "json"
   policy::Ceiling ceiling;
   Secret token; // the parent token; empty in sandbox mode (the sandbox brings its own)
   HttpConfig http;
+  SafetyConfig safety;
 };
 
 struct ConfigError {

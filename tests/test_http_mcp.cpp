@@ -27,8 +27,8 @@ struct Endpoint {
                     std::size_t max_body = 1 << 20) {
     http::ServerOptions so;
     so.limits.max_body_bytes = max_body;
-    server = std::make_unique<http::Server>(so, [this](const http::Request &r, CancelToken &c) {
-      return endpoint->handle(r, c);
+    server = std::make_unique<http::Server>(so, [this](const http::Request &r, CancelToken &c, http::ResponseStream &st) {
+      return endpoint->handle(r, c, st);
     });
     port = *server->listen();
     transport::HttpEndpointOptions eo;
@@ -257,7 +257,7 @@ TEST_CASE("two clients with different ceilings on one server") {
   CHECK(e.harness.api.calls().empty());
   RawResponse main = e.in_session(main_sid, rpc(7, "tools/call", {{"name", "create_access_token"}, {"arguments", args}}));
   CHECK(json::parse(main.body)["result"]["isError"] == false);
-  CHECK(e.harness.api.calls() == std::vector<std::string>{"create"});
+  CHECK(e.harness.api.calls() == std::vector<std::string>{"list", "create"});
 }
 
 TEST_CASE("tool log messages come as SSE events before the reply when the client asked for logs") {

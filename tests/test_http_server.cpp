@@ -30,7 +30,7 @@ struct Running {
   }
 };
 
-http::Response echo(const http::Request &req, CancelToken &) {
+http::Response echo(const http::Request &req, CancelToken &, http::ResponseStream &) {
   http::Response r;
   r.set("Content-Type", "text/plain");
   r.body = req.method + " " + req.target + " " + req.body;
@@ -163,7 +163,7 @@ TEST_CASE("an idle kept-alive connection is closed after the idle timeout") {
 TEST_CASE("a client that disconnects mid-request cancels the handler's work") {
   Gate gate;
   std::promise<bool> cancelled;
-  Running s({}, [&](const http::Request &, CancelToken &cancel) {
+  Running s({}, [&](const http::Request &, CancelToken &cancel, http::ResponseStream &) {
     cancel.set_hook([&](bool) { gate.release(); });
     gate.wait();
     cancelled.set_value(cancel.cancelled());
@@ -184,9 +184,9 @@ TEST_CASE("the queue limit answers 503 instead of piling up work") {
   http::ServerOptions o;
   o.workers = 1;
   o.max_queue = 1;
-  Running s(o, [&](const http::Request &r, CancelToken &c) {
+  Running s(o, [&](const http::Request &r, CancelToken &c, http::ResponseStream &st) {
     gate.wait();
-    return echo(r, c);
+    return echo(r, c, st);
   });
   RawConnection a(s.port), b(s.port), c(s.port);
   REQUIRE(a.send(http_request("GET", "/a", s.port, {}, "")));
@@ -211,9 +211,9 @@ TEST_CASE("the queue limit answers 503 instead of piling up work") {
 
 TEST_CASE("stop() lets an in-flight request finish, then run() returns") {
   Gate gate;
-  auto s = std::make_unique<Running>(http::ServerOptions{}, [&](const http::Request &r, CancelToken &c) {
+  auto s = std::make_unique<Running>(http::ServerOptions{}, [&](const http::Request &r, CancelToken &c, http::ResponseStream &st) {
     gate.wait();
-    return echo(r, c);
+    return echo(r, c, st);
   });
   RawConnection c(s->port);
   REQUIRE(c.send(http_request("GET", "/inflight", s->port, {}, "")));

@@ -107,7 +107,7 @@ TEST_CASE("logging/setLevel validates the level and gates notifications/message"
   CHECK(h.notifications[0]["params"]["data"]["decision"] == "refused");
   h.call("create_access_token", {{"name", "ok"}, {"permissions", {"analytics:read"}}});
   CHECK(h.notifications.size() == 1); // "info" is below "warning"
-  CHECK(h.api.calls() == std::vector<std::string>{"create"});
+  CHECK(h.api.calls() == std::vector<std::string>{"list", "create"});
 }
 
 TEST_CASE("a tool call that waits on DataFast becomes a job - ping is answered meanwhile") {

@@ -114,6 +114,9 @@ call("list_access_tokens", {})
 created = call("create_access_token", {"name": "validator", "permissions": ["analytics:read"], "websiteIds": [site]})
 if created:
     call("revoke_access_token", {"tokenId": created["token"]["id"]})
+dry = call("create_access_token", {"name": "validator", "permissions": ["analytics:read"], "dryRun": True})
+if dry and not dry.get("wouldSend"):
+    fail("a dry run did not return wouldSend")
 proc.stdin.close()
 if proc.wait(timeout=30) != 0:
     fail(f"the server exited with {proc.returncode}")
@@ -121,4 +124,4 @@ if proc.wait(timeout=30) != 0:
 if failures:
     print(f"{len(failures)} problem(s)")
     sys.exit(1)
-print(f"ok: {len(store)} schema files, {checked} example configs, {len(bad_configs)} bad configs refused, 4 tool outputs valid")
+print(f"ok: {len(store)} schema files, {checked} example configs, {len(bad_configs)} bad configs refused, 5 tool outputs valid")

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -42,7 +43,9 @@ struct Connection {
   bool in_request = false;      // bytes of a request have arrived
   bool sent_continue = false;
   bool close_after_write = false;
+  bool streaming = false; // the handler began a streamed response; chunks go out as they come
   std::shared_ptr<CancelToken> cancel;
+  std::shared_ptr<std::atomic<bool>> gone; // tells a streaming handler that the client left
 
   explicit Connection(const Limits &limits) : parser(limits) {}
 };
@@ -52,6 +55,7 @@ struct Task {
   std::uint64_t serial;
   Request request;
   std::shared_ptr<CancelToken> cancel;
+  std::shared_ptr<std::atomic<bool>> gone;
 };
 
 struct Completion {
@@ -59,7 +63,18 @@ struct Completion {
   std::uint64_t serial;
   Response response;
   bool keep_alive;
+  bool partial = false; // a chunk of a streamed response (raw bytes in `data`), not the end
+  std::string data;
 };
+
+std::string chunk(std::string_view data) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out(size);
+  out.append(data);
+  out += "\r\n";
+  return out;
+}
 
 Response plain_error(int status, std::string message) {
   Response r;
@@ -129,6 +144,46 @@ struct Server::Impl {
 
   // --- workers -------------------------------------------------------------------------------
 
+  // A worker's view of its connection while the handler runs; pushes chunks to the event loop.
+  class Stream final : public ResponseStream {
+  public:
+    Stream(Impl &impl, int fd, std::uint64_t serial, std::shared_ptr<std::atomic<bool>> gone)
+        : impl_(impl), fd_(fd), serial_(serial), gone_(std::move(gone)) {}
+    bool begin(int status, const std::vector<Header> &headers) override {
+      if (started_ || *gone_)
+        return false;
+      std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) + "\r\n";
+      for (const Header &h : headers)
+        head += h.name + ": " + h.value + "\r\n";
+      head += "Transfer-Encoding: chunked\r\n\r\n";
+      started_ = true;
+      push(std::move(head));
+      return true;
+    }
+    bool write(std::string_view data) override {
+      if (!started_ || *gone_)
+        return false;
+      if (!data.empty())
+        push(chunk(data));
+      return true;
+    }
+    bool started() const override { return started_; }
+
+  private:
+    void push(std::string bytes) {
+      {
+        std::lock_guard lock(impl_.mutex);
+        impl_.completions.push_back({fd_, serial_, Response{}, true, true, std::move(bytes)});
+      }
+      impl_.wake();
+    }
+    Impl &impl_;
+    int fd_;
+    std::uint64_t serial_;
+    std::shared_ptr<std::atomic<bool>> gone_;
+    bool started_ = false;
+  };
+
   void start_workers() {
     for (std::size_t i = 0; i < options.workers; ++i)
       workers.emplace_back([this] { work(); });
@@ -145,9 +200,10 @@ struct Server::Impl {
         task = std::move(tasks.front());
         tasks.pop_front();
       }
+      Stream stream(*this, task.fd, task.serial, task.gone);
       Response response;
       try {
-        response = handler(task.request, *task.cancel);
+        response = handler(task.request, *task.cancel, stream);
       } catch (const std::exception &e) {
         spdlog::error("http: handler failed: {}", e.what());
         response = plain_error(500, "internal error");
@@ -155,7 +211,7 @@ struct Server::Impl {
       bool keep_alive = task.request.keep_alive() && !response.close;
       {
         std::lock_guard lock(mutex);
-        completions.push_back({task.fd, task.serial, std::move(response), keep_alive});
+        completions.push_back({task.fd, task.serial, std::move(response), keep_alive, false, {}});
       }
       wake();
     }
@@ -175,6 +231,8 @@ struct Server::Impl {
   // --- connections ---------------------------------------------------------------------------
 
   void close_connection(Connection &c) {
+    if (c.gone)
+      *c.gone = true;
     if (c.cancel && c.phase == Phase::Dispatched)
       c.cancel->cancel(); // the client is gone: stop waiting on its behalf
     ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.fd, nullptr);
@@ -224,6 +282,16 @@ struct Server::Impl {
 
   void respond(Connection &c, const Response &response, bool keep_alive) {
     c.close_after_write = !keep_alive || response.close || stopping;
+    if (c.streaming) { // the head went out already: the body is the last chunk, then the end
+      if (!response.body.empty())
+        c.out += chunk(response.body);
+      c.out += "0\r\n\r\n";
+      c.streaming = false;
+      c.phase = Phase::Writing;
+      c.deadline = Clock::now() + options.write_timeout;
+      flush(c);
+      return;
+    }
     Response copy_needed_for_close;
     if (c.close_after_write && !response.close) {
       copy_needed_for_close = response;
@@ -267,10 +335,32 @@ struct Server::Impl {
     c.in_request = false;
     c.sent_continue = false;
     c.cancel.reset();
+    c.gone.reset();
     c.deadline = Clock::now() + options.idle_timeout;
     watch(c.fd, EPOLLIN | EPOLLRDHUP, false);
     if (!c.in.empty())
       process(c); // a pipelined request is already here
+  }
+
+  // Writes what a streaming handler has produced so far; the handler is still running.
+  void write_stream(Connection &c) {
+    while (c.out_off < c.out.size()) {
+      ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        watch(c.fd, EPOLLOUT | EPOLLRDHUP, false);
+        return;
+      }
+      if (n <= 0) {
+        close_connection(c);
+        return;
+      }
+      c.out_off += static_cast<std::size_t>(n);
+    }
+    c.out.clear();
+    c.out_off = 0;
+    watch(c.fd, EPOLLRDHUP, false);
   }
 
   // Runs the parser over what has been read; dispatches a complete request.
@@ -311,7 +401,8 @@ struct Server::Impl {
       } else {
         c.phase = Phase::Dispatched;
         c.cancel = std::make_shared<CancelToken>();
-        tasks.push_back({c.fd, c.serial, std::move(request), c.cancel});
+        c.gone = std::make_shared<std::atomic<bool>>(false);
+        tasks.push_back({c.fd, c.serial, std::move(request), c.cancel, c.gone});
       }
     }
     if (busy) {
@@ -357,7 +448,14 @@ struct Server::Impl {
       if (it == connections.end() || it->second->serial != d.serial ||
           it->second->phase != Phase::Dispatched)
         continue; // the client left while the handler ran
-      respond(*it->second, d.response, d.keep_alive);
+      Connection &c = *it->second;
+      if (d.partial) {
+        c.streaming = true;
+        c.out += d.data;
+        write_stream(c);
+        continue;
+      }
+      respond(c, d.response, d.keep_alive);
     }
   }
 
@@ -504,6 +602,8 @@ void Server::run() {
       if (c.phase == Phase::Dispatched) {
         if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
           m.close_connection(c); // cancels the handler's work
+        else if ((ev & EPOLLOUT) && c.streaming)
+          m.write_stream(c);
         continue;
       }
       if (c.phase == Phase::Writing) {

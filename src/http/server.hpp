@@ -35,9 +35,21 @@ struct ServerOptions {
   int stop_fd = -1; // optional: readable means stop (a signalfd)
 };
 
+// Lets a handler send its response progressively (Server-Sent Events) while it still runs. After
+// begin(), each write() goes out at once as one chunk (chunked transfer coding), and the body of
+// the Response the handler finally returns is the last chunk; its status and headers are ignored.
+class ResponseStream {
+public:
+  virtual ~ResponseStream() = default;
+  // Sends the status line and headers. Returns false when the client is gone.
+  virtual bool begin(int status, const std::vector<Header> &headers) = 0;
+  virtual bool write(std::string_view data) = 0;
+  virtual bool started() const = 0;
+};
+
 // Runs on a worker thread for each complete request. `cancel` fires when the client disconnects
 // before the response is written.
-using Handler = std::function<Response(const Request &request, CancelToken &cancel)>;
+using Handler = std::function<Response(const Request &request, CancelToken &cancel, ResponseStream &stream)>;
 
 struct ServerStats {
   std::uint64_t connections_accepted = 0;

@@ -32,7 +32,8 @@ Server::Server(const tools::ToolRegistry &tools, policy::Ceiling ceiling)
 }
 
 void Server::stamp_modern(json &result) {
-  result["resultType"] = "complete";
+  if (!result.contains("resultType"))
+    result["resultType"] = "complete";
   result["_meta"][modern::kServerInfoKey] = json{{"name", "datafast-mcp"}, {"version", DFMCP_VERSION}};
 }
 

@@ -2,6 +2,7 @@
 
 #include "mcp/jsonrpc.hpp"
 #include "mcp/modern.hpp"
+#include "safety/confirm.hpp"
 #include "secret.hpp"
 
 #include <spdlog/spdlog.h>
@@ -30,8 +31,72 @@ bool is_known_method(std::string_view method) {
 } // namespace
 
 Session::Session(const Server &server, std::string client, const policy::Ceiling &ceiling,
-                 Notify notify)
-    : server_(server), client_(std::move(client)), ceiling_(ceiling), notify_(std::move(notify)) {}
+                 Notify notify, std::string transport)
+    : server_(server), client_(std::move(client)), ceiling_(ceiling), notify_(std::move(notify)),
+      transport_(std::move(transport)) {}
+
+Expected<json, std::string> Session::ask_client(const std::string &method, const json &params,
+                                                CancelToken *cancel, std::chrono::milliseconds timeout) {
+  auto pending = std::make_shared<Pending>();
+  std::string id;
+  {
+    std::lock_guard lock(mutex_);
+    id = "dfmcp-" + std::to_string(++next_ask_);
+    asked_[id_key(id)] = pending;
+  }
+  auto forget = [&] {
+    std::lock_guard lock(mutex_);
+    asked_.erase(id_key(id));
+  };
+  json request{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
+  if (!notify_ || !notify_(request)) {
+    forget();
+    return unexpected(std::string("this transport cannot send it now (an HTTP client must accept "
+                                  "text/event-stream)"));
+  }
+  // A cancellation of the tool call, or the client leaving, ends the wait: nothing goes ahead
+  // on an answer that arrives afterwards.
+  if (cancel && !cancel->set_hook([pending](bool) {
+        std::lock_guard lock(pending->mutex);
+        pending->abandoned = true;
+        pending->cv.notify_all();
+      })) {
+    forget();
+    return unexpected(std::string("the call was cancelled"));
+  }
+  std::unique_lock lock(pending->mutex);
+  bool answered = pending->cv.wait_for(lock, timeout, [&] { return pending->response || pending->abandoned; });
+  lock.unlock();
+  if (cancel)
+    cancel->clear_hook();
+  forget();
+  if (!answered)
+    return unexpected("no answer within " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) + " s");
+  if (pending->abandoned || !pending->response)
+    return unexpected(std::string("the call was cancelled"));
+  const json &r = *pending->response;
+  if (r.contains("error"))
+    return unexpected("the client answered with an error: " +
+                      (r["error"].is_object() ? r["error"].value("message", std::string("(no message)")) : std::string("?")));
+  if (!r.contains("result"))
+    return unexpected(std::string("the client's answer has no result"));
+  return r["result"];
+}
+
+void Session::response(const json &message) {
+  std::shared_ptr<Pending> pending;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = asked_.find(id_key(message.value("id", json(nullptr))));
+    if (it == asked_.end())
+      return; // late (after a cancel or timeout) or unknown: ignored
+    pending = it->second;
+  }
+  std::lock_guard lock(pending->mutex);
+  if (!pending->abandoned)
+    pending->response = message;
+  pending->cv.notify_all();
+}
 
 std::size_t Session::in_flight() const {
   std::lock_guard lock(mutex_);
@@ -83,7 +148,8 @@ Step Session::handle(const json &message) {
   }
   switch (in->kind) {
   case Incoming::Kind::Response:
-    return {}; // this server sends no requests, so there is nothing to match a response to
+    response(message); // an answer to a request this server sent (an elicitation)
+    return {};
   case Incoming::Kind::Notification:
     notification(in->method, in->params);
     return {};
@@ -125,7 +191,7 @@ Step Session::request(const json &id, const std::string &method, const json &par
     return {make_result(id, server_.tools().list_result()), std::nullopt};
   }
   if (method == "tools/call")
-    return call_tool(id, params, false, log_threshold_.load());
+    return call_tool(id, params, false, log_threshold_.load(), client_capabilities_);
   return set_level(id, params); // logging/setLevel
 }
 
@@ -145,7 +211,8 @@ Step Session::modern_request(const json &id, const std::string &method, const js
     return {make_result(id, server_.modern_tools_list()), std::nullopt};
   }
   if (method == "tools/call")
-    return call_tool(id, params, true, env->log_level ? level_rank(*env->log_level) : -1);
+    return call_tool(id, params, true, env->log_level ? level_rank(*env->log_level) : -1,
+                     params["_meta"].value(modern::kClientCapabilitiesKey, json::object()));
   // initialize, ping and logging/setLevel do not exist in 2026-07-28; nor does anything else.
   return {make_error(id, code::kMethodNotFound,
                      "method not found: '" + method + "' (protocol " + std::string(modern::kVersion) +
@@ -168,6 +235,8 @@ Step Session::initialize(const json &id, const json &params) {
                          std::string("invalid params: ") + key + " must be an object"),
               std::nullopt};
   std::string requested = params["protocolVersion"].get<std::string>();
+  if (params.contains("capabilities"))
+    client_capabilities_ = params["capabilities"];
   version_ = is_supported_version(requested) ? requested : std::string(kProtocolVersions.front());
   std::string client_name = "unknown client";
   if (params.contains("clientInfo")) {
@@ -183,7 +252,8 @@ Step Session::initialize(const json &id, const json &params) {
   return {make_result(id, server_.initialize_result(version_)), std::nullopt};
 }
 
-Step Session::call_tool(const json &id, const json &params, bool modern, int log_threshold) {
+Step Session::call_tool(const json &id, const json &params, bool modern, int log_threshold,
+                        json client_capabilities) {
   if (!params.is_object() || !params.contains("name") || !params["name"].is_string())
     return {make_error(id, code::kInvalidParams, "invalid params: tools/call needs name (a string)"),
             std::nullopt};
@@ -205,14 +275,43 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
   auto notify = [this, log_threshold](std::string_view level, const json &data) {
     log_to_client(level, data, log_threshold);
   };
-  auto shape = [modern](json result) {
+  // The reply for a tool result: a CallToolResult (stamped for 2026-07-28), an input_required
+  // result, or a JSON-RPC error the tool asked for.
+  auto reply_for = [id, modern](const tools::ToolResult &r) {
+    if (r.protocol_error)
+      return make_error(id, r.protocol_error->code, r.protocol_error->message,
+                        r.protocol_error->data.is_null() ? std::nullopt : std::optional<json>(r.protocol_error->data));
+    json result = r.to_json();
     if (modern)
       Server::stamp_modern(result);
-    return result;
+    return make_result(id, std::move(result));
+  };
+  // Legacy clients can be asked (elicitation/create) when they declared form elicitation and
+  // negotiated 2025-06-18 or later; 2025-06-18 knows no "mode".
+  bool can_elicit = !modern && version_ >= "2025-06-18" && safety::allows_form_elicitation(client_capabilities);
+  bool with_mode = version_ >= "2025-11-25";
+  auto make_context = [this, notify, modern, client_capabilities, params, can_elicit,
+                       with_mode](CancelToken *cancel) {
+    tools::ToolContext ctx{&ceiling_, cancel, client_, transport_, notify};
+    ctx.modern = modern;
+    ctx.client_capabilities = client_capabilities;
+    if (modern) {
+      ctx.input_responses = params.value("inputResponses", json(nullptr));
+      if (params.contains("requestState") && params["requestState"].is_string())
+        ctx.request_state = params["requestState"].get<std::string>();
+    } else if (can_elicit) {
+      ctx.elicit = [this, cancel, with_mode](const json &request) {
+        json p = request;
+        if (!with_mode)
+          p.erase("mode");
+        return ask_client("elicitation/create", p, cancel, kAskTimeout);
+      };
+    }
+    return ctx;
   };
   if (!tool->calls_upstream) {
-    tools::ToolContext ctx{&ceiling_, nullptr, client_, notify};
-    return {make_result(id, shape(tool->handler(arguments, ctx).to_json())), std::nullopt};
+    tools::ToolContext ctx = make_context(nullptr);
+    return {reply_for(tool->handler(arguments, ctx)), std::nullopt};
   }
 
   auto cancel = std::make_shared<CancelToken>();
@@ -233,12 +332,12 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
   }
   Job job;
   job.id = id;
-  job.run = [this, tool, arguments = std::move(arguments), cancel, key, id, notify,
-             shape]() -> std::optional<json> {
-    tools::ToolContext ctx{&ceiling_, cancel.get(), client_, notify};
+  job.run = [this, tool, arguments = std::move(arguments), cancel, key, id, make_context,
+             reply_for]() -> std::optional<json> {
+    tools::ToolContext ctx = make_context(cancel.get());
     json reply;
     try {
-      reply = make_result(id, shape(tool->handler(arguments, ctx).to_json()));
+      reply = reply_for(tool->handler(arguments, ctx));
     } catch (const std::exception &e) {
       spdlog::error("internal error in {}: {}", tool->name(), scrub_secrets(e.what()));
       reply = make_error(id, code::kInternalError, "internal error");

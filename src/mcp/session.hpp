@@ -8,8 +8,11 @@
 
 #include "mcp/server.hpp"
 #include "util/cancel.hpp"
+#include "util/expected.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -35,10 +38,14 @@ struct Step {
 
 class Session {
 public:
-  // Sends a server-to-client notification (notifications/message); called from any thread.
-  using Notify = std::function<void(const json &message)>;
+  // Sends a server-to-client message (a notification, or a request such as elicitation/create);
+  // called from any thread. Returns whether it went out now: a transport that can only batch
+  // messages into the eventual reply (HTTP without an event stream) returns false.
+  using Notify = std::function<bool(const json &message)>;
 
-  Session(const Server &server, std::string client, const policy::Ceiling &ceiling, Notify notify);
+  // `transport`: "stdio" or "http", for the audit log.
+  Session(const Server &server, std::string client, const policy::Ceiling &ceiling, Notify notify,
+          std::string transport = "stdio");
 
   Step handle_line(std::string_view line);
   Step handle(const json &message);
@@ -50,6 +57,14 @@ public:
   std::size_t in_flight() const;
   // Cancels every call in flight; `hard` also aborts writes already sent (shutdown).
   void cancel_all(bool hard = false);
+
+  // Sends a request to the client and waits for its response (2025-era protocol only): the
+  // JSON-RPC result, or why there is none (the client's error, cancellation, timeout, or a
+  // transport that cannot carry the request now).
+  Expected<json, std::string> ask_client(const std::string &method, const json &params, CancelToken *cancel,
+                                         std::chrono::milliseconds timeout);
+  // How long a human gets to answer a confirmation.
+  static constexpr std::chrono::minutes kAskTimeout{10};
 
   static constexpr std::size_t kMaxInFlight = 64;
   static constexpr std::size_t kMaxLineBytes = 4u * 1024 * 1024;
@@ -63,7 +78,8 @@ private:
   Step initialize(const json &id, const json &params);
   // `log_threshold`: the RFC 5424 rank from which tool events go to the client; -1 for none.
   // `modern`: shape the result for 2026-07-28.
-  Step call_tool(const json &id, const json &params, bool modern, int log_threshold);
+  Step call_tool(const json &id, const json &params, bool modern, int log_threshold, json client_capabilities);
+  void response(const json &message);
   Step set_level(const json &id, const json &params);
   void log_to_client(std::string_view level, const json &data, int threshold);
 
@@ -74,6 +90,17 @@ private:
   State state_ = State::New;
   std::string version_;
   std::atomic<int> log_threshold_{-1}; // index into the RFC 5424 levels; -1: client asked for none
+  std::string transport_;
+  json client_capabilities_ = json::object(); // declared at initialize
+
+  struct Pending { // a request this server sent to the client
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<json> response; // the whole JSON-RPC response
+    bool abandoned = false;
+  };
+  std::map<std::string, std::shared_ptr<Pending>> asked_; // by id_key, under mutex_
+  std::uint64_t next_ask_ = 0;
 
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<CancelToken>> in_flight_; // by id_key

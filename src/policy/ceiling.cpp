@@ -87,7 +87,10 @@ std::string WebsiteScope::describe() const {
   return all ? "all websites (*)" : join(ids, ", ");
 }
 
-Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const CreateRequest &request) {
+Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const CreateRequest &request,
+                                            const Bound &bound) {
+  const RefusalKind beyond_kind =
+      bound.kind == RefusalKindTag::Parent ? RefusalKind::BeyondParent : RefusalKind::BeyondCeiling;
   Refusals out;
   if (auto problem = name_problem(request.name))
     out.push_back({RefusalKind::InvalidArgument, "/name", "the name is " + *problem});
@@ -103,8 +106,8 @@ Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const Create
     if (!ceiling.permissions.covers(x.permission)) {
       std::string what =
           x.permission.is_all() ? "'*' (full access)" : quote(x.permission.name());
-      out.push_back({RefusalKind::BeyondCeiling, pointer("/permissions", x.index),
-                     what + " is beyond the ceiling; allowed: " + ceiling.permissions.describe()});
+      out.push_back({beyond_kind, pointer("/permissions", x.index),
+                     what + " is beyond " + bound.name + "; allowed: " + ceiling.permissions.describe()});
     }
     plan.permissions.emplace_back(x.permission.name());
   }
@@ -120,8 +123,8 @@ Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const Create
     }
   } else if (request.website_ids->empty()) {
     if (!ceiling.websites.all)
-      out.push_back({RefusalKind::BeyondCeiling, "/websiteIds",
-                     "[] means all websites of the account, which is beyond the ceiling; allowed: "
+      out.push_back({beyond_kind, "/websiteIds",
+                     "[] means all websites of the account, which is beyond " + bound.name + "; allowed: "
                      "any of " + ceiling.websites.describe() + " (omit websiteIds for all of them)"});
   } else {
     const auto &ids = *request.website_ids;
@@ -130,8 +133,8 @@ Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const Create
     if (out.size() == before) {
       for (std::size_t i = 0; i < ids.size(); ++i)
         if (!ceiling.websites.covers(ids[i]))
-          out.push_back({RefusalKind::BeyondCeiling, pointer("/websiteIds", i),
-                         "website " + quote(ids[i]) + " is beyond the ceiling; allowed: " +
+          out.push_back({beyond_kind, pointer("/websiteIds", i),
+                         "website " + quote(ids[i]) + " is beyond " + bound.name + "; allowed: " +
                              ceiling.websites.describe()});
     }
     plan.website_ids = ids;
@@ -172,7 +175,8 @@ std::vector<std::string> ceiling_beyond(const Ceiling &inner, const Ceiling &out
 }
 
 Expected<Ok, Refusals> check_revoke(const Ceiling &ceiling, const TokenScope &token,
-                                    std::string_view token_id, bool is_server_token) {
+                                    std::string_view token_id, bool is_server_token,
+                                    const Bound &bound) {
   Refusals out;
   if (is_server_token)
     out.push_back({RefusalKind::NotAllowed, "/tokenId",
@@ -180,14 +184,37 @@ Expected<Ok, Refusals> check_revoke(const Ceiling &ceiling, const TokenScope &to
                    "revoked through this server"});
   std::vector<std::string> beyond = exceeds(ceiling, token);
   if (!beyond.empty())
-    out.push_back({RefusalKind::BeyondCeiling, "/tokenId",
-                   "token " + quote(token_id) + " holds more than the ceiling (" + join(beyond, ", ") +
-                       "); only tokens within the ceiling can be revoked here; ceiling: "
-                       "permissions " + ceiling.permissions.describe() + "; websites " +
-                       ceiling.websites.describe()});
+    out.push_back({bound.kind == RefusalKindTag::Parent ? RefusalKind::BeyondParent : RefusalKind::BeyondCeiling,
+                   "/tokenId",
+                   "token " + quote(token_id) + " holds more than " + bound.name + " (" + join(beyond, ", ") +
+                       "); only tokens within it can be revoked here; it allows permissions " +
+                       ceiling.permissions.describe() + "; websites " + ceiling.websites.describe()});
   if (!out.empty())
     return unexpected(std::move(out));
   return Ok{};
+}
+
+Ceiling intersect(const Ceiling &configured, const TokenScope &parent) {
+  Ceiling out;
+  bool parent_all = parent.permissions.empty() || // DataFast reads no list as full access
+                    std::find(parent.permissions.begin(), parent.permissions.end(), "*") != parent.permissions.end();
+  if (parent_all) {
+    out.permissions = configured.permissions;
+  } else {
+    for (const std::string &name : parent.permissions)
+      if (auto p = Permission::parse(name); p && configured.permissions.covers(*p))
+        out.permissions.add(*p);
+  }
+  if (parent.website_ids.empty()) { // the parent covers all websites
+    out.websites = configured.websites;
+  } else if (configured.websites.all) {
+    out.websites.ids = parent.website_ids;
+  } else {
+    for (const std::string &id : configured.websites.ids)
+      if (std::find(parent.website_ids.begin(), parent.website_ids.end(), id) != parent.website_ids.end())
+        out.websites.ids.push_back(id);
+  }
+  return out;
 }
 
 Expected<Ceiling, Refusals> make_ceiling(const CeilingSpec &spec) {

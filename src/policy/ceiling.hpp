@@ -12,6 +12,8 @@
 
 namespace dfmcp::policy {
 
+enum class RefusalKindTag { Ceiling, Parent };
+
 // Websites: all of the account's, or a fixed non-empty list of ids.
 struct WebsiteScope {
   bool all = false;
@@ -28,12 +30,24 @@ struct Ceiling {
   WebsiteScope websites;
 };
 
+// Which limit judged a request, for the messages: the configured ceiling, or the scope of the
+// parent token the server runs on (DataFast would refuse more than that anyway).
+struct Bound {
+  RefusalKindTag kind;
+  std::string name; // "the ceiling", "this server's own token (dft_ab1...xyz9)"
+  static Bound ceiling() { return {RefusalKindTag::Ceiling, "the ceiling"}; }
+  static Bound parent(std::string display_key) {
+    return {RefusalKindTag::Parent, "this server's own token (" + display_key + ")"};
+  }
+};
+
 // True for a DataFast object id as this server accepts it: 1-64 of [A-Za-z0-9_-].
 bool is_valid_id(std::string_view id);
 
 enum class RefusalKind {
   InvalidArgument, // the value is malformed whatever the ceiling (unknown permission, bad name, ...)
   BeyondCeiling,   // well-formed, but more than the ceiling allows
+  BeyondParent,    // within the configured ceiling, but more than the server's own token holds
   NotAllowed,      // a rule other than the ceiling (the server's own token, ...)
   NotFound,        // the target does not exist
 };
@@ -62,7 +76,8 @@ struct CreatePlan {
 };
 
 // Judges a create request. On success, the exact body to send; otherwise every problem found.
-Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const CreateRequest &request);
+Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const CreateRequest &request,
+                                            const Bound &bound = Bound::ceiling());
 
 // An existing token as DataFast reports it (permissions may hold strings unknown to this server).
 struct TokenScope {
@@ -79,7 +94,12 @@ std::vector<std::string> ceiling_beyond(const Ceiling &inner, const Ceiling &out
 
 // Judges a revoke of an existing token (found upstream by the caller).
 Expected<Ok, Refusals> check_revoke(const Ceiling &ceiling, const TokenScope &token,
-                                    std::string_view token_id, bool is_server_token);
+                                    std::string_view token_id, bool is_server_token,
+                                    const Bound &bound = Bound::ceiling());
+
+// The part of `configured` that `parent` (the server's own token, as DataFast lists it) also
+// holds: what DataFast would let this server mint. "*" on either side defers to the other.
+Ceiling intersect(const Ceiling &configured, const TokenScope &parent);
 
 // Checks a ceiling as configured: "*" alone, no duplicates, a non-empty website list.
 // Returns the problems as (field, message) refusals; empty when the ceiling is sound.

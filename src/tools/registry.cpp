@@ -19,6 +19,11 @@ ToolResult ToolResult::failure(std::string message) {
 }
 
 json ToolResult::to_json() const {
+  if (input_required) {
+    json out = *input_required;
+    out["resultType"] = "input_required";
+    return out;
+  }
   json out{{"content", json::array({json{{"type", "text"}, {"text", text}}})}, {"isError", is_error}};
   if (!is_error)
     out["structuredContent"] = structured;

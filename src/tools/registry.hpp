@@ -5,10 +5,12 @@
 
 #include "policy/ceiling.hpp"
 #include "util/cancel.hpp"
+#include "util/expected.hpp"
 #include "util/json_input.hpp"
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,19 +20,42 @@ namespace dfmcp::tools {
 struct ToolContext {
   const policy::Ceiling *ceiling = nullptr;
   CancelToken *cancel = nullptr;
-  std::string client; // a name for logs ("stdio", or an HTTP client's name)
+  std::string client;    // a name for logs and audit ("stdio", or an HTTP client's name)
+  std::string transport; // "stdio" or "http"
   // Sends a notifications/message to the client (if it asked for logs); may be empty.
   std::function<void(std::string_view level, const json &data)> notify;
+
+  // Asking the user (confirmation of broad grants):
+  bool modern = false;              // protocol 2026-07-28 (stateless; no server-to-client requests)
+  json client_capabilities = json::object();
+  // Legacy: sends elicitation/create and waits for the answer (the ElicitResult, or why not).
+  // Empty when the client or the transport cannot be asked.
+  std::function<Expected<json, std::string>(const json &params)> elicit;
+  // 2026-07-28: what the client sent back with a retried call.
+  json input_responses;  // null when absent
+  std::string request_state;
 };
 
 struct ToolResult {
   bool is_error = false;
   json structured; // the structuredContent object (success only)
   std::string text;
+  // 2026-07-28: the call needs input first ({"inputRequests":..., "requestState":...}).
+  std::optional<json> input_required;
+  // A JSON-RPC error instead of a result (e.g. -32021 when a required client capability is
+  // missing), with the HTTP status it travels with.
+  struct ProtocolError {
+    int code;
+    std::string message;
+    json data;
+    int http_status;
+  };
+  std::optional<ProtocolError> protocol_error;
 
   static ToolResult success(json structured);
   static ToolResult failure(std::string message);
-  // {"content":[{"type":"text","text":...}], "structuredContent":..., "isError":...}
+  // {"content":[{"type":"text","text":...}], "structuredContent":..., "isError":...}, or the
+  // input_required result.
   json to_json() const;
 };
 

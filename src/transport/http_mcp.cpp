@@ -21,9 +21,23 @@ using http::iequals;
 constexpr const char *kSessionHeader = "Mcp-Session-Id";
 constexpr const char *kVersionHeader = "MCP-Protocol-Version";
 
-// Notifications a tool emits while this thread serves a request (logging to the client). They go
-// into the response as SSE events before the reply, when the client accepts an event stream.
-thread_local std::vector<json> *t_collected = nullptr;
+// Messages for the client while this thread serves a request (log notifications, elicitation
+// requests). When the client accepts an event stream they go out at once as SSE events on this
+// request's response, before the reply; otherwise log notifications are dropped and requests
+// cannot be sent.
+struct Outbox {
+  http::ResponseStream *stream = nullptr;
+  bool sse = false;
+  bool begun = false;
+  std::vector<http::Header> cors; // an allowed Origin's headers, sent with the stream's head
+};
+thread_local Outbox *t_outbox = nullptr;
+
+const std::vector<http::Header> kSseHeaders = {{"Content-Type", "text/event-stream"},
+                                               {"Cache-Control", "no-cache, no-transform"},
+                                               {"X-Accel-Buffering", "no"}};
+
+std::string sse_event(const json &message) { return "event: message\ndata: " + dump_json(message) + "\n\n"; }
 
 http::Response json_response(int status, const json &body) {
   http::Response r;
@@ -105,8 +119,17 @@ struct McpHttpEndpoint::Impl {
 
   static mcp::Session::Notify collector() {
     return [](const json &message) {
-      if (t_collected != nullptr)
-        t_collected->push_back(message);
+      Outbox *box = t_outbox;
+      if (box == nullptr || !box->sse || box->stream == nullptr)
+        return false;
+      if (!box->begun) {
+        std::vector<http::Header> headers = kSseHeaders;
+        headers.insert(headers.end(), box->cors.begin(), box->cors.end());
+        if (!box->stream->begin(200, headers))
+          return false;
+        box->begun = true;
+      }
+      return box->stream->write(sse_event(message));
     };
   }
 
@@ -192,48 +215,45 @@ struct McpHttpEndpoint::Impl {
 
   // --- responses ----------------------------------------------------------------------------
 
-  // The reply, as JSON, or as an SSE stream when notifications came first and the client takes
-  // event streams.
-  static http::Response reply_response(int status, const json &reply, std::vector<json> &collected,
-                                       const http::Request &req) {
-    if (collected.empty() || !accepts(req.header("Accept"), "text/event-stream"))
-      return json_response(status, reply);
-    http::Response r;
-    r.status = status;
-    r.set("Content-Type", "text/event-stream");
-    r.set("Cache-Control", "no-cache, no-transform");
-    r.set("X-Accel-Buffering", "no");
-    for (const json &n : collected)
-      r.body += "event: message\ndata: " + dump_json(n) + "\n\n";
-    r.body += "event: message\ndata: " + dump_json(reply) + "\n\n";
-    return r;
-  }
-
   // Runs a step: the reply now, or its job here on this worker, cancelled if the client leaves.
+  // Messages the session sends meanwhile stream out as SSE; then the reply ends the stream.
   static http::Response run_step(mcp::Session &session, mcp::Step step, const http::Request &req,
-                                 CancelToken &disconnect) {
-    std::vector<json> collected;
-    t_collected = &collected;
+                                 CancelToken &disconnect, http::ResponseStream &stream) {
+    Outbox box{&stream, accepts(req.header("Accept"), "text/event-stream"), false, {}};
+    if (const std::string *origin = req.header("Origin")) // allowed, or the request was refused
+      box.cors = {{"Access-Control-Allow-Origin", *origin}, {"Vary", "Origin"},
+                  {"Access-Control-Expose-Headers", "Mcp-Session-Id"}};
+    t_outbox = &box;
     std::optional<json> reply = std::move(step.reply);
+    int status = step.http_status;
     if (step.job) {
       json id = step.job->id;
       if (!disconnect.set_hook([&session, id](bool) { session.cancel(id); }))
         session.cancel(id); // the client left before the call started
       reply = step.job->run();
       disconnect.clear_hook();
+      if (reply && reply->contains("error") && (*reply)["error"].value("code", 0) == -32021)
+        status = 400; // a missing client capability travels with 400 (2026-07-28)
     }
-    t_collected = nullptr;
+    t_outbox = nullptr;
+    if (box.begun) { // the head went out already: the reply (if any) is the last event
+      http::Response r;
+      if (reply)
+        r.body = sse_event(*reply);
+      return r;
+    }
     if (!reply) { // cancelled: no reply is sent for it
       http::Response r;
       r.status = 202;
       return r;
     }
-    return reply_response(step.http_status, *reply, collected, req);
+    return json_response(status, *reply);
   }
 
   // --- the protocol -------------------------------------------------------------------------
 
-  http::Response post(const http::Request &req, std::size_t who, CancelToken &disconnect) {
+  http::Response post(const http::Request &req, std::size_t who, CancelToken &disconnect,
+                      http::ResponseStream &stream) {
     if (!is_json_content_type(req.header("Content-Type")))
       return refusal(415, "Unsupported Media Type: Content-Type must be application/json");
     if (!accepts(req.header("Accept"), "application/json"))
@@ -247,7 +267,7 @@ struct McpHttpEndpoint::Impl {
       return json_response(400, bad ? json(nullptr) : bad.error());
     }
     if (mcp::modern::claims_modern(message))
-      return post_modern(req, message, who, disconnect);
+      return post_modern(req, message, who, disconnect, stream);
     if (const std::string *v = req.header(kVersionHeader); v != nullptr && *v >= mcp::modern::kVersion) {
       if (message.value("method", "") == "initialize")
         return json_response(400, mcp::make_error(message.value("id", json(nullptr)), mcp::modern::kHeaderMismatch,
@@ -256,11 +276,11 @@ struct McpHttpEndpoint::Impl {
       return json_response(400, mcp::make_error(message.value("id", json(nullptr)), mcp::code::kInvalidParams,
                                                 "invalid params: protocol " + *v + " needs params._meta"));
     }
-    return post_legacy(req, message, who, disconnect);
+    return post_legacy(req, message, who, disconnect, stream);
   }
 
   http::Response post_modern(const http::Request &req, const json &message, std::size_t who,
-                             CancelToken &disconnect) {
+                             CancelToken &disconnect, http::ResponseStream &stream) {
     auto in = mcp::classify(message);
     if (!in)
       return json_response(400, in.error().is_null() ? mcp::make_error(nullptr, mcp::code::kInvalidRequest, "invalid request")
@@ -315,13 +335,13 @@ struct McpHttpEndpoint::Impl {
         return mismatch("Mcp-Name header value '" + **name + "' does not match the body value '" + body_name + "'");
     }
     const HttpIdentity &identity = options.identities[who];
-    mcp::Session session(server, identity.name, *identity.ceiling, collector());
+    mcp::Session session(server, identity.name, *identity.ceiling, collector(), "http");
     mcp::Step step = session.handle(message);
-    return run_step(session, std::move(step), req, disconnect);
+    return run_step(session, std::move(step), req, disconnect, stream);
   }
 
   http::Response post_legacy(const http::Request &req, const json &message, std::size_t who,
-                             CancelToken &disconnect) {
+                             CancelToken &disconnect, http::ResponseStream &stream) {
     auto in = mcp::classify(message);
     if (!in)
       return json_response(400, in.error().is_null() ? mcp::make_error(nullptr, mcp::code::kInvalidRequest,
@@ -330,7 +350,7 @@ struct McpHttpEndpoint::Impl {
     const HttpIdentity &identity = options.identities[who];
 
     if (in->kind == mcp::Incoming::Kind::Request && in->method == "initialize") {
-      auto session = std::make_shared<mcp::Session>(server, identity.name, *identity.ceiling, collector());
+      auto session = std::make_shared<mcp::Session>(server, identity.name, *identity.ceiling, collector(), "http");
       mcp::Step step = session->handle(message);
       if (!step.reply || !step.reply->contains("result"))
         return json_response(200, step.reply ? *step.reply : json(nullptr));
@@ -382,7 +402,7 @@ struct McpHttpEndpoint::Impl {
     if (in->kind != mcp::Incoming::Kind::Request) {
       r.status = 202; // notifications and responses: accepted, no body
     } else {
-      r = run_step(*session, std::move(step), req, disconnect);
+      r = run_step(*session, std::move(step), req, disconnect, stream);
     }
     std::lock_guard lock(mutex);
     if (auto it = sessions.find(*sid); it != sessions.end()) {
@@ -435,7 +455,8 @@ void McpHttpEndpoint::cancel_all(bool hard) {
     s->cancel_all(hard);
 }
 
-http::Response McpHttpEndpoint::handle(const http::Request &req, CancelToken &disconnect) {
+http::Response McpHttpEndpoint::handle(const http::Request &req, CancelToken &disconnect,
+                                       http::ResponseStream &stream) {
   Impl &m = *impl_;
   if (auto refused = m.check_host(req))
     return *refused;
@@ -468,7 +489,7 @@ http::Response McpHttpEndpoint::handle(const http::Request &req, CancelToken &di
     return with_cors(std::move(who.error()));
 
   if (req.method == "POST")
-    return with_cors(m.post(req, *who, disconnect));
+    return with_cors(m.post(req, *who, disconnect, stream));
   if (req.method == "DELETE")
     return with_cors(m.end_session(req, *who));
   http::Response r = refusal(405, "Method Not Allowed: this server answers POST (and DELETE to end a "
@@ -481,8 +502,9 @@ int run_http(const mcp::Server &server, HttpRunOptions options) {
   // The endpoint needs the bound port (Host and Origin checks), and exists before run() starts
   // the workers, so no request can reach a handler before it is set.
   std::unique_ptr<McpHttpEndpoint> endpoint;
-  http::Server http_server(options.server, [&endpoint](const http::Request &r, CancelToken &c) {
-    return endpoint->handle(r, c);
+  http::Server http_server(options.server, [&endpoint](const http::Request &r, CancelToken &c,
+                                                          http::ResponseStream &s) {
+    return endpoint->handle(r, c, s);
   });
   auto port = http_server.listen();
   if (!port) {

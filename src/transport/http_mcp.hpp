@@ -41,7 +41,7 @@ public:
   ~McpHttpEndpoint();
 
   // Runs on an http::Server worker. `disconnect` fires when the client goes away.
-  http::Response handle(const http::Request &request, CancelToken &disconnect);
+  http::Response handle(const http::Request &request, CancelToken &disconnect, http::ResponseStream &stream);
 
   std::size_t session_count() const;
   // Cancels every call in flight in every session (shutdown).

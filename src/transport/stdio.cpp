@@ -140,8 +140,10 @@ constexpr std::chrono::milliseconds kWriteGrace{2000};
 
 int run_stdio(const mcp::Server &server, const StdioOptions &options) {
   LineWriter writer(options.out_fd);
-  mcp::Session session(server, "stdio", server.ceiling(),
-                       [&writer](const json &message) { writer.write(message); });
+  mcp::Session session(server, "stdio", server.ceiling(), [&writer](const json &message) {
+    writer.write(message);
+    return !writer.broken();
+  });
   WorkerPool pool(options.workers, writer);
 
   auto dispatch = [&](std::string_view line) {

@@ -271,7 +271,7 @@ TEST_CASE("SIGTERM with a create in flight: a short grace, then abort and say th
   rig.sb->inject(Fault::of(Fault::Kind::Hang, "POST"));
   rig.request_async("tools/call", {{"name", "create_access_token"},
                                    {"arguments", {{"name", "x"}, {"permissions", {"analytics:read"}}, {"websiteIds", {kSiteA}}}}});
-  REQUIRE(rig.sb->wait_for_requests(1, std::chrono::seconds(10)));
+  REQUIRE(rig.sb->wait_for_requests(2, std::chrono::seconds(10))); // the scope GET, then the POST
   rig.child->signal(SIGTERM);
   CHECK(rig.child->wait(std::chrono::seconds(20)) == 0);
   CHECK(rig.child->all_stderr().find("may or may not have been applied") != std::string::npos);
@@ -467,6 +467,116 @@ TEST_CASE("datafast-mcp sandbox serves the built-in account for other processes"
   CHECK(server->wait() == 0);
   sb->signal(SIGTERM);
   CHECK(sb->wait() == 0);
+}
+
+TEST_CASE("keys in files and an audit log: the raw key reaches only its file - audit verify passes") {
+  Rig rig;
+  std::string keys = rig.dir.path() + "/keys";
+  std::string audit = rig.dir.path() + "/audit.jsonl";
+  rig.start({"--permissions", "analytics:read,websites:read", "--websites", kSiteA, "--keys-delivery", "file",
+             "--keys-dir", keys, "--audit-file", audit, "--name-prefix", "agent:"});
+  rig.initialize();
+  json created = rig.call("create_access_token", {{"name", "reporter"}, {"permissions", {"analytics:read"}}});
+  REQUIRE(created["isError"] == false);
+  std::string key_file = created["structuredContent"]["keyFile"];
+  CHECK_FALSE(created["structuredContent"].contains("key"));
+  CHECK(created["structuredContent"]["token"]["name"] == "agent:reporter");
+  rig.call("create_access_token", {{"name", "x"}, {"permissions", {"*"}}}); // refused: audited too
+  rig.child->close_stdin();
+  CHECK(rig.child->wait() == 0);
+  std::string key;
+  std::ifstream(key_file) >> key;
+  REQUIRE(key.starts_with("dft_"));
+  std::stringstream audit_text;
+  audit_text << std::ifstream(audit).rdbuf();
+  for (const std::string &where : {rig.child->all_stdout(), rig.child->all_stderr(), audit_text.str()}) {
+    CHECK(where.find(key) == std::string::npos);
+    CHECK(where.find(rig.token) == std::string::npos);
+  }
+  RunResult verify = run({kBinary, "audit", "verify", audit}, {});
+  CHECK(verify.code == 0);
+  CHECK(verify.out.starts_with("ok: "));
+  CHECK(verify.out.find("4 records") != std::string::npos); // start, two creates (one refused), stop
+}
+
+TEST_CASE("audit verify: an edited line exits 1, an interrupted last write exits 3 and is repaired at restart") {
+  Rig rig;
+  std::string audit = rig.dir.path() + "/audit.jsonl";
+  rig.start({"--permissions", "*", "--websites", "*", "--audit-file", audit});
+  rig.initialize();
+  rig.call("get_token_ceiling");
+  rig.child->signal(SIGKILL); // no clean stop: the chain must still be intact
+  rig.child->wait();
+  CHECK(run({kBinary, "audit", "verify", audit}, {}).code == 0);
+  {
+    std::ofstream(audit, std::ios::app) << R"({"seq":9,"tool":"crea)"; // what an interrupted write leaves
+  }
+  RunResult partial = run({kBinary, "audit", "verify", audit}, {});
+  CHECK(partial.code == 3);
+  CHECK(partial.out.find("is incomplete") != std::string::npos);
+  rig.start({"--permissions", "*", "--websites", "*", "--audit-file", audit});
+  rig.initialize();
+  rig.child->close_stdin();
+  CHECK(rig.child->wait() == 0);
+  CHECK(run({kBinary, "audit", "verify", audit}, {}).code == 0);
+  std::string text;
+  {
+    std::stringstream s;
+    s << std::ifstream(audit).rdbuf();
+    text = s.str();
+  }
+  std::size_t at = text.find("get_token_ceiling");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 17, "list_access_token");
+  std::ofstream(audit, std::ios::trunc) << text;
+  RunResult broken = run({kBinary, "audit", "verify", audit}, {});
+  CHECK(broken.code == 1);
+  CHECK(broken.out.find("was edited") != std::string::npos);
+}
+
+TEST_CASE("confirm writes over stdio: the user is asked with elicitation/create before anything is minted") {
+  Rig rig;
+  rig.start({"--permissions", "analytics:read,funnels:write", "--websites", kSiteA, "--confirm", "writes"});
+  json r = rig.request("initialize", {{"protocolVersion", "2025-11-25"}, {"capabilities", {{"elicitation", json::object()}}},
+                                      {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
+  REQUIRE(r.contains("result"));
+  int id = rig.request_async("tools/call", {{"name", "create_access_token"},
+                                            {"arguments", {{"name", "ops"}, {"permissions", {"funnels:write"}}}}});
+  json ask = rig.read();
+  REQUIRE(ask.value("method", "") == "elicitation/create");
+  CHECK(ask["params"]["message"].get<std::string>().find("funnels:write") != std::string::npos);
+  CHECK(rig.upstream_requests("POST") == 0);
+  rig.send({{"jsonrpc", "2.0"}, {"id", ask["id"]}, {"result", {{"action", "accept"}, {"content", {{"confirm", true}}}}}});
+  json done = rig.read();
+  CHECK(done["id"] == id);
+  CHECK(done["result"]["isError"] == false);
+  CHECK(rig.upstream_requests("POST") == 1);
+  // declined: nothing minted
+  rig.request_async("tools/call", {{"name", "create_access_token"}, {"arguments", {{"name", "ops2"}, {"permissions", {"funnels:write"}}}}});
+  json ask2 = rig.read();
+  REQUIRE(ask2.value("method", "") == "elicitation/create");
+  rig.send({{"jsonrpc", "2.0"}, {"id", ask2["id"]}, {"result", {{"action", "decline"}}}});
+  json declined = rig.read();
+  CHECK(declined["result"]["isError"] == true);
+  CHECK(rig.upstream_requests("POST") == 1);
+}
+
+TEST_CASE("check reads the parent token's scope and warns about what it lacks") {
+  Rig rig;
+  std::string limited;
+  rig.sb->with_account([&](sandbox::Account &a) {
+    a.add_token("limited parent", {"api-keys:read", "api-keys:write", "analytics:read"}, {kSiteA});
+    limited = a.tokens().back().key.reveal();
+  });
+  RunResult r = run(rig.args({"check", "--permissions", "analytics:read,websites:read", "--websites", kSiteA + "," + kSiteB}),
+                    {{"DATAFAST_TOKEN", limited}});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("Effective ceiling (configured ∩ the parent's scope): permissions analytics:read; websites " + kSiteA) != std::string::npos);
+  CHECK(r.out.find("warning: the ceiling allows permission 'websites:read', which this server's own token does not hold") != std::string::npos);
+  CHECK(r.out.find("warning: the ceiling allows website '" + kSiteB + "'") != std::string::npos);
+  CHECK(r.out.find(limited) == std::string::npos);
+  RunResult offline = run(rig.args({"check", "--offline", "--permissions", "*", "--websites", "*"}), {{"DATAFAST_TOKEN", limited}});
+  CHECK(offline.out.find("This server's own token") == std::string::npos);
 }
 
 TEST_CASE("--help and --version") {

@@ -7,13 +7,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dfmcp::test {
 
 struct RawResponse {
   int status = 0;
   std::map<std::string, std::string> headers; // names lower-cased
-  std::string body;
+  std::string body;                // decoded (chunks joined)
+  std::vector<std::string> chunks; // a chunked response's chunks, in order
   std::string header(const std::string &lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? "" : it->second;

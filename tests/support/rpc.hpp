@@ -9,7 +9,10 @@
 
 #include <doctest/doctest.h>
 
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace dfmcp::test {
@@ -27,14 +30,37 @@ struct Harness {
   tools::ToolRegistry registry;
   std::unique_ptr<mcp::Server> server;
   std::unique_ptr<mcp::Session> session;
-  std::vector<json> notifications;
+  std::vector<json> notifications; // guarded by mutex (tool jobs may run on other threads)
+  std::mutex mutex;
+  std::condition_variable arrived;
   int next_id = 100;
+  std::shared_ptr<tools::Broker> broker;
 
-  explicit Harness(policy::Ceiling ceiling, Secret parent = Secret("dft_PARENTkey000000000000000wxyz")) {
-    tools::register_token_tools(registry, api, std::move(parent));
+  explicit Harness(policy::Ceiling ceiling, Secret parent = Secret("dft_PARENTkey000000000000000wxyz"),
+                   tools::BrokerOptions options = {}, safety::Ledger *ledger = nullptr, audit::AuditLog *audit = nullptr) {
+    broker = tools::register_token_tools(registry, api, std::move(parent), std::move(options), ledger, audit);
     server = std::make_unique<mcp::Server>(registry, std::move(ceiling));
-    session = std::make_unique<mcp::Session>(*server, "test", server->ceiling(),
-                                             [this](const json &m) { notifications.push_back(m); });
+    session = std::make_unique<mcp::Session>(*server, "test", server->ceiling(), [this](const json &m) {
+      std::lock_guard lock(mutex);
+      notifications.push_back(m);
+      arrived.notify_all();
+      return true;
+    });
+  }
+
+  // Waits (guarded) for a message from the server that satisfies `pred`; null if none came.
+  json wait_for(const std::function<bool(const json &)> &pred) {
+    std::unique_lock lock(mutex);
+    json found;
+    arrived.wait_for(lock, std::chrono::seconds(10), [&] {
+      for (const json &n : notifications)
+        if (pred(n)) {
+          found = n;
+          return true;
+        }
+      return false;
+    });
+    return found;
   }
 
   // Sends a message; returns the reply (after running a job, if the step has one), or null.
@@ -60,9 +86,9 @@ struct Harness {
     return send(m);
   }
 
-  void initialize(const std::string &version = "2025-11-25") {
+  void initialize(const std::string &version = "2025-11-25", json capabilities = json::object()) {
     json r = request("initialize", {{"protocolVersion", version},
-                                    {"capabilities", json::object()},
+                                    {"capabilities", capabilities},
                                     {"clientInfo", {{"name", "test-client"}, {"version", "1.0"}}}});
     REQUIRE(r.contains("result"));
     send({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
