@@ -29,6 +29,22 @@ std::string render_check(const config::Config &c) {
   rows.push_back({"ceiling.websiteIds", c.ceiling.websites.describe(),
                   c.website_ids.origin.describe()});
   rows.push_back({"logging.level", c.log_level.value, c.log_level.origin.describe()});
+  rows.push_back({"logging.format", c.log_format.value, c.log_format.origin.describe()});
+  const config::SafetyConfig &sc = c.safety;
+  rows.push_back({"logging.auditFile", sc.audit_file.value.value_or("(none)"), sc.audit_file.origin.describe()});
+  rows.push_back({"keys.delivery", sc.keys_delivery.value + (sc.keys_dir.value ? " (" + *sc.keys_dir.value + ")" : ""),
+                  sc.keys_delivery.origin.describe()});
+  rows.push_back({"mint.namePrefix", sc.name_prefix.value.empty() ? "(none)" : "\"" + sc.name_prefix.value + "\"",
+                  sc.name_prefix.origin.describe()});
+  rows.push_back({"mint.ledgerFile", sc.ledger_file.value.value_or("(in memory: lineage lasts as long as the process)"),
+                  sc.ledger_file.origin.describe()});
+  rows.push_back({"revoke.scope", sc.revoke_scope.value, sc.revoke_scope.origin.describe()});
+  rows.push_back({"limits.maxCreatesPerHour",
+                  sc.max_creates_per_hour.value ? std::to_string(*sc.max_creates_per_hour.value) : "(none)",
+                  sc.max_creates_per_hour.origin.describe()});
+  rows.push_back({"limits.maxLiveMinted", sc.max_live_minted.value ? std::to_string(*sc.max_live_minted.value) : "(none)",
+                  sc.max_live_minted.origin.describe()});
+  rows.push_back({"confirm", sc.confirm.value, sc.confirm.origin.describe()});
   const config::HttpConfig &h = c.http;
   if (!h.enabled) {
     rows.push_back({"transport", "stdio", "default"});

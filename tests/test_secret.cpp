@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <sstream>
 #include <type_traits>
 
@@ -17,7 +19,10 @@ struct Streamable<T, std::void_t<decltype(std::declval<std::ostream &>() << std:
 
 TEST_SUITE("secret") {
 
-TEST_CASE("a Secret cannot be streamed") { static_assert(!Streamable<Secret>::value); }
+TEST_CASE("a Secret cannot be streamed or formatted (so it cannot be logged)") {
+  static_assert(!Streamable<Secret>::value);
+  static_assert(!fmt::is_formattable<Secret>::value);
+}
 
 TEST_CASE("displayKey is dft_ + the next 3 characters + ... + the last 4") {
   Secret s("dft_ab1cdefghijklmnopxyz9");

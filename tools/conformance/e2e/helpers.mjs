@@ -43,6 +43,8 @@ export function startHttpServer(args, env = {}) {
       if (m) resolve({ url: m[1], proc, log: () => log, stop: () => stop(proc) });
     });
     proc.on('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${log}`)));
+    // A guard, not a synchronisation: a server that never announces itself fails the test.
+    setTimeout(() => reject(new Error(`server did not announce an HTTP endpoint within 20 s:\n${log}`)), 20000).unref();
   });
 }
 
