@@ -292,7 +292,12 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
   bool with_mode = version_ >= "2025-11-25";
   auto make_context = [this, notify, modern, client_capabilities, params, can_elicit,
                        with_mode](CancelToken *cancel) {
-    tools::ToolContext ctx{&ceiling_, cancel, client_, transport_, notify};
+    tools::ToolContext ctx;
+    ctx.ceiling = &ceiling_;
+    ctx.cancel = cancel;
+    ctx.client = client_;
+    ctx.transport = transport_;
+    ctx.notify = notify;
     ctx.modern = modern;
     ctx.client_capabilities = client_capabilities;
     if (modern) {
