@@ -98,17 +98,17 @@ std::optional<RawResponse> RawConnection::read_response(std::chrono::millisecond
     if (lower(r.header("transfer-encoding")) == "chunked") {
       buffer_.erase(0, end + 4);
       for (;;) { // size line, data, CRLF ... until the 0-size chunk and its final CRLF
-        std::size_t line_end;
-        while ((line_end = buffer_.find("\r\n")) == std::string::npos)
+        std::size_t size_end;
+        while ((size_end = buffer_.find("\r\n")) == std::string::npos)
           if (!fill())
             return std::nullopt;
-        std::size_t size = std::stoul(buffer_.substr(0, line_end), nullptr, 16);
-        while (buffer_.size() < line_end + 2 + size + 2)
+        std::size_t size = std::stoul(buffer_.substr(0, size_end), nullptr, 16);
+        while (buffer_.size() < size_end + 2 + size + 2)
           if (!fill())
             return std::nullopt;
-        r.body += buffer_.substr(line_end + 2, size);
-        r.chunks.push_back(buffer_.substr(line_end + 2, size));
-        buffer_.erase(0, line_end + 2 + size + 2);
+        r.body += buffer_.substr(size_end + 2, size);
+        r.chunks.push_back(buffer_.substr(size_end + 2, size));
+        buffer_.erase(0, size_end + 2 + size + 2);
         if (size == 0)
           return r;
       }
