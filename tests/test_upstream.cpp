@@ -98,21 +98,23 @@ TEST_CASE("HTTP errors map to kinds with DataFast's message") {
     CHECK(e.kind == ErrorKind::Forbidden);
     CHECK(e.detail.find("api-keys:read") != std::string::npos);
   }
-  SUBCASE("429 with Retry-After, then normal service") {
+  SUBCASE("429 with a Retry-After beyond the deadline: not retried, and said") {
     sb->inject(Fault::http_status(429, "GET", "7"));
-    auto api = upstream::make_http_account_api(client_config(*sb));
+    auto api = upstream::make_http_account_api(client_config(*sb, std::chrono::seconds(3)));
     auto e = list_error(*api);
     CHECK(e.kind == ErrorKind::RateLimited);
     CHECK(e.retry_after == "7");
+    CHECK(e.attempts == 1);
     CHECK(upstream::describe(e, "list_access_tokens", false).find("retry after 7 s") != std::string::npos);
     CHECK(api->list(nullptr).has_value());
   }
-  SUBCASE("500 and 503") {
+  SUBCASE("500 is not retried") {
     sb->inject(Fault::http_status(500, ""));
-    sb->inject(Fault::http_status(503, ""));
     auto api = upstream::make_http_account_api(client_config(*sb));
-    CHECK(list_error(*api).kind == ErrorKind::ServerError);
-    CHECK(list_error(*api).status == 503);
+    auto e = list_error(*api);
+    CHECK(e.kind == ErrorKind::ServerError);
+    CHECK(e.attempts == 1);
+    CHECK(sb->request_count() == 1);
   }
 }
 
@@ -130,12 +132,57 @@ TEST_CASE("malformed answers are BadResponse - and a huge one is cut off") {
   CHECK(api->list(nullptr).has_value()); // the client recovers
 }
 
-TEST_CASE("a connection reset mid-body is a Connection error - and the next call works") {
-  auto sb = start_sandbox();
-  auto api = upstream::make_http_account_api(client_config(*sb));
-  sb->inject(Fault::of(Fault::Kind::Reset, "GET"));
-  CHECK(list_error(*api).kind == ErrorKind::Connection);
-  CHECK(api->list(nullptr).has_value());
+TEST_CASE("retries: GET and DELETE try again on 429/502/503/504 and broken connections - a POST never") {
+  SUBCASE("a 503 then service: the GET succeeds on its retry") {
+    auto sb = start_sandbox();
+    auto api = upstream::make_http_account_api(client_config(*sb));
+    sb->inject(Fault::http_status(503, "GET", "0"));
+    CHECK(api->list(nullptr).has_value());
+    CHECK(sb->request_count() == 2);
+  }
+  SUBCASE("a reset mid-body, then service") {
+    auto sb = start_sandbox();
+    auto api = upstream::make_http_account_api(client_config(*sb));
+    sb->inject(Fault::of(Fault::Kind::Reset, "GET"));
+    CHECK(api->list(nullptr).has_value());
+    CHECK(sb->request_count() == 2);
+  }
+  SUBCASE("a persistent 502: bounded retries, then the error") {
+    auto sb = start_sandbox();
+    auto cfg = client_config(*sb);
+    cfg.retry_base = std::chrono::milliseconds(10);
+    auto api = upstream::make_http_account_api(cfg);
+    Fault f = Fault::http_status(502, "GET");
+    f.times = 100;
+    sb->inject(f);
+    auto e = list_error(*api);
+    CHECK(e.status == 502);
+    CHECK(e.attempts == 4);
+    CHECK(sb->request_count() == 4);
+  }
+  SUBCASE("a POST that meets a reset or a 503 is never sent again") {
+    auto sb = start_sandbox();
+    auto api = upstream::make_http_account_api(client_config(*sb));
+    for (Fault f : {Fault::of(Fault::Kind::Reset, "POST"), Fault::http_status(503, "POST", "0")}) {
+      sb->inject(f);
+      auto r = api->create(plan({"analytics:read"}, {"65a1b2c3d4e5f60718293a01"}), nullptr);
+      REQUIRE_FALSE(r.has_value());
+      CHECK(r.error().attempts == 1);
+    }
+    CHECK(sb->request_count() == 2);
+  }
+  SUBCASE("a DELETE whose answer was lost: the retry finds it gone, and that is success") {
+    auto sb = start_sandbox();
+    auto api = upstream::make_http_account_api(client_config(*sb));
+    auto created = api->create(plan({"analytics:read"}, {"65a1b2c3d4e5f60718293a01"}), nullptr);
+    REQUIRE(created.has_value());
+    sb->inject(Fault::of(Fault::Kind::LoseAnswer, "DELETE"));
+    CHECK(api->revoke(created->token.id, nullptr).has_value());
+    std::size_t deletes = 0;
+    for (const auto &r : sb->requests())
+      deletes += r.method == "DELETE";
+    CHECK(deletes == 2);
+  }
 }
 
 TEST_CASE("a hanging upstream times out at the deadline") {

@@ -171,8 +171,9 @@ public:
     }
   }
 
-  Expected<ParentScopeView, upstream::UpstreamError> refresh(CancelToken *cancel) {
-    auto tokens = api_.list(cancel);
+  Expected<ParentScopeView, upstream::UpstreamError> refresh(CancelToken *cancel,
+                                                              upstream::Deadline deadline = std::nullopt) {
+    auto tokens = api_.list(cancel, deadline);
     if (!tokens)
       return unexpected(tokens.error());
     learn(*tokens);
@@ -186,13 +187,15 @@ public:
 
   // Reads the list again when what is known is missing or older than the TTL. A failure leaves
   // the configured ceiling in charge (the create itself will meet the same problem, if any).
-  void ensure_fresh(CancelToken *cancel) {
+  // It gets half of what is left of the call's deadline: the call itself needs the rest.
+  void ensure_fresh(CancelToken *cancel, std::chrono::steady_clock::time_point deadline) {
+    auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(mutex_);
-      if (tokens_ && std::chrono::steady_clock::now() - learned_ < options_.scope_ttl)
+      if (tokens_ && now - learned_ < options_.scope_ttl)
         return;
     }
-    if (auto r = refresh(cancel); !r && r.error().kind != upstream::ErrorKind::Cancelled)
+    if (auto r = refresh(cancel, now + (deadline - now) / 2); !r && r.error().kind != upstream::ErrorKind::Cancelled)
       spdlog::warn("parent scope: could not read the token list ({}); judging by the configured ceiling",
                    upstream::describe(r.error(), "list", false));
   }
@@ -388,7 +391,7 @@ public:
     ArgReader reader(args, {});
     if (!reader.ok())
       return invalid_arguments("list_access_tokens", args, reader.problems(), ctx);
-    auto tokens = api_.list(ctx.cancel);
+    auto tokens = api_.list(ctx.cancel, deadline());
     if (!tokens)
       return upstream_failure("list_access_tokens", args, tokens.error(), false, ctx);
     learn(*tokens);
@@ -422,6 +425,7 @@ public:
     bool dry_run = reader.boolean("dryRun");
     if (!reader.ok())
       return invalid_arguments(tool, args, reader.problems(), ctx);
+    auto until = *deadline(); // every upstream request of this call ends by then
 
     // 1. The configured ceiling: decided with no I/O at all.
     policy::CreateRequest request{*name, *permissions, website_ids};
@@ -432,7 +436,7 @@ public:
     // 2. The parent token's own scope (read from DataFast when not known or stale; a dry run
     //    uses only what is already known).
     if (!dry_run)
-      ensure_fresh(ctx.cancel);
+      ensure_fresh(ctx.cancel, until);
     if (auto bound = parent_bound(*ctx.ceiling)) {
       auto within = policy::check_create(*bound, request, parent_bound_name());
       if (!within)
@@ -491,7 +495,7 @@ public:
     }
 
     // 6. Mint.
-    auto created = api_.create(*plan, ctx.cancel);
+    auto created = api_.create(*plan, ctx.cancel, until);
     if (!created)
       return upstream_failure(tool, args, created.error(), true, ctx);
     const model::AccessToken &t = created->token;
@@ -554,7 +558,8 @@ public:
 
     // The target's scope decides, so it is read from DataFast first; nothing is deleted unless
     // it passes.
-    auto tokens = api_.list(ctx.cancel);
+    auto until = *deadline();
+    auto tokens = api_.list(ctx.cancel, until);
     if (!tokens)
       return upstream_failure(tool, args, tokens.error(), false, ctx);
     learn(*tokens);
@@ -594,7 +599,7 @@ public:
     if (ctx.cancel && ctx.cancel->cancelled())
       return ToolResult::failure("revoke_access_token: cancelled before anything was revoked.");
 
-    auto revoked = api_.revoke(*id, ctx.cancel);
+    auto revoked = api_.revoke(*id, ctx.cancel, until);
     if (!revoked)
       return upstream_failure(tool, args, revoked.error(), true, ctx);
     ledger_->revoked(*id);
@@ -650,6 +655,9 @@ public:
   }
 
 private:
+  // A tool call's deadline: upstream.timeoutMs from now, for all of its requests together.
+  upstream::Deadline deadline() const { return std::chrono::steady_clock::now() + api_.timeout(); }
+
   upstream::AccountApi &api_;
   Secret parent_;
   BrokerOptions options_;

@@ -31,29 +31,35 @@ class HttpAccountApi final : public AccountApi {
 public:
   explicit HttpAccountApi(ClientConfig config) : client_(std::move(config)) {}
 
-  Expected<std::vector<model::AccessToken>, UpstreamError> list(CancelToken *cancel) override {
-    auto reply = client_.request(Method::Get, "/access-tokens", "", cancel);
+  std::chrono::milliseconds timeout() const override { return client_.config().timeout; }
+
+  Expected<std::vector<model::AccessToken>, UpstreamError> list(CancelToken *cancel, Deadline deadline) override {
+    auto reply = client_.request(Method::Get, "/access-tokens", "", cancel, deadline);
     if (!reply)
       return unexpected(reply.error());
     return parse_list(reply->body);
   }
 
-  Expected<model::CreatedToken, UpstreamError> create(const policy::CreatePlan &plan,
-                                                      CancelToken *cancel) override {
+  Expected<model::CreatedToken, UpstreamError> create(const policy::CreatePlan &plan, CancelToken *cancel,
+                                                      Deadline deadline) override {
     // `permissions` is always sent: DataFast reads an omitted list as full access.
     json body{{"name", plan.name},
               {"permissions", plan.permissions},
               {"websiteIds", plan.website_ids}};
-    auto reply = client_.request(Method::Post, "/access-tokens", dump_json(body), cancel);
+    auto reply = client_.request(Method::Post, "/access-tokens", dump_json(body), cancel, deadline);
     if (!reply)
       return unexpected(reply.error());
     return parse_created(reply->body);
   }
 
-  Expected<Ok, UpstreamError> revoke(const std::string &token_id, CancelToken *cancel) override {
+  Expected<Ok, UpstreamError> revoke(const std::string &token_id, CancelToken *cancel, Deadline deadline) override {
     if (!policy::is_valid_id(token_id)) // never let an id reshape the request path
       return unexpected(UpstreamError{ErrorKind::BadRequest, 0, "invalid token id", "", false});
-    auto reply = client_.request(Method::Delete, "/access-tokens/" + token_id, "", cancel);
+    auto reply = client_.request(Method::Delete, "/access-tokens/" + token_id, "", cancel, deadline);
+    // A retried DELETE that finds nothing: the first attempt did revoke it, and only its answer
+    // was lost.
+    if (!reply && reply.error().kind == ErrorKind::NotFound && reply.error().attempts > 1)
+      return Ok{};
     if (!reply)
       return unexpected(reply.error());
     return Ok{};

@@ -9,18 +9,28 @@
 #include "util/cancel.hpp"
 #include "util/expected.hpp"
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace dfmcp::upstream {
 
+// A tool call's deadline: every upstream request it makes ends by then (at the latest by the
+// client's own timeout). nullopt: only the client's timeout.
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
 class AccountApi {
 public:
   virtual ~AccountApi() = default;
-  virtual Expected<std::vector<model::AccessToken>, UpstreamError> list(CancelToken *cancel) = 0;
-  virtual Expected<model::CreatedToken, UpstreamError> create(const policy::CreatePlan &plan,
-                                                              CancelToken *cancel) = 0;
-  virtual Expected<Ok, UpstreamError> revoke(const std::string &token_id, CancelToken *cancel) = 0;
+  virtual Expected<std::vector<model::AccessToken>, UpstreamError> list(CancelToken *cancel,
+                                                                        Deadline deadline = std::nullopt) = 0;
+  virtual Expected<model::CreatedToken, UpstreamError> create(const policy::CreatePlan &plan, CancelToken *cancel,
+                                                              Deadline deadline = std::nullopt) = 0;
+  virtual Expected<Ok, UpstreamError> revoke(const std::string &token_id, CancelToken *cancel,
+                                             Deadline deadline = std::nullopt) = 0;
+  // The configured deadline of one request (upstream.timeoutMs).
+  virtual std::chrono::milliseconds timeout() const = 0;
 };
 
 std::unique_ptr<AccountApi> make_http_account_api(ClientConfig config);

@@ -23,11 +23,16 @@ enum class ErrorKind {
 };
 
 struct UpstreamError {
+  UpstreamError() = default;
+  UpstreamError(ErrorKind k, int s, std::string d, std::string ra = "", bool sent = true, int tries = 1)
+      : kind(k), status(s), detail(std::move(d)), retry_after(std::move(ra)), request_sent(sent), attempts(tries) {}
+
   ErrorKind kind = ErrorKind::Connection;
   int status = 0;          // HTTP status when there was one
   std::string detail;      // DataFast's message or the transport's reason (scrubbed)
   std::string retry_after; // Retry-After header, for 429 and 503
   bool request_sent = true; // false when the request certainly never reached DataFast
+  int attempts = 1;         // how many times it was sent (GET and DELETE are retried)
 };
 
 // "list_access_tokens: DataFast rejected this server's token (HTTP 401: ...)". `operation` names

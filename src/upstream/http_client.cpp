@@ -3,11 +3,14 @@
 #include "util/json_input.hpp"
 
 #include <httplib.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <algorithm>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -376,37 +379,106 @@ HttpClient::~HttpClient() = default;
 
 const ClientConfig &HttpClient::config() const { return impl_->config; }
 
-Expected<HttpReply, UpstreamError> HttpClient::request(Method method, const std::string &path,
-                                                       const std::string &body,
-                                                       CancelToken *cancel) {
-  auto deadline = Clock::now() + impl_->config.timeout;
-  auto conn = impl_->acquire(deadline);
-  if (!conn)
-    return unexpected(UpstreamError{ErrorKind::Timeout, 0,
-                                    "every upstream connection stayed busy", "", false});
-  bool reused = conn->used;
-  if (reused && method != Method::Get &&
-      Clock::now() - conn->last_used > impl_->config.stale_after)
-    conn->client->stop(); // a fresh connection: a POST or DELETE is never sent twice
+namespace {
 
-  auto result = impl_->send_once(*conn, method, path, body, deadline, cancel);
-  // A GET on a kept-alive connection the server had already closed fails at once with Read/Write;
-  // it is safe to send again, once, on a new connection.
-  if (!result && reused && method == Method::Get && result.error().kind == ErrorKind::Connection) {
-    conn->client->stop();
-    spdlog::debug("upstream: kept-alive connection was closed by the server; retrying GET {}",
-                  path);
-    result = impl_->send_once(*conn, method, path, body, deadline, cancel);
+// Retry-After: delta-seconds or an HTTP-date; nullopt when absent or unreadable.
+std::optional<std::chrono::milliseconds> retry_after(const std::string &value) {
+  if (value.empty())
+    return std::nullopt;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }) && value.size() < 9)
+    return std::chrono::seconds(std::stol(value));
+  std::tm tm{};
+  if (const char *end = strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm); end != nullptr && *end == '\0') {
+    auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(when - std::chrono::system_clock::now());
+    return wait.count() > 0 ? wait : std::chrono::milliseconds(0);
   }
-  // After a transport failure the connection's state is unknown; an HTTP error status leaves it
-  // usable.
-  if (!result && result.error().kind != ErrorKind::Cancelled &&
-      (result.error().status == 0 || result.error().kind == ErrorKind::BadResponse))
-    conn->client->stop();
-  conn->used = true;
-  conn->last_used = Clock::now();
-  impl_->release(std::move(conn));
-  return result;
+  return std::nullopt;
+}
+
+// Worth another try for an idempotent request: the server said "later" or failed transiently,
+// or the connection failed before an answer.
+bool transient(const UpstreamError &e) {
+  if (e.kind == ErrorKind::RateLimited)
+    return true;
+  if (e.kind == ErrorKind::ServerError)
+    return e.status == 502 || e.status == 503 || e.status == 504;
+  return e.kind == ErrorKind::Connection;
+}
+
+} // namespace
+
+Expected<HttpReply, UpstreamError> HttpClient::request(Method method, const std::string &path,
+                                                       const std::string &body, CancelToken *cancel,
+                                                       std::optional<Clock::time_point> until) {
+  const ClientConfig &cfg = impl_->config;
+  auto deadline = Clock::now() + cfg.timeout;
+  if (until && *until < deadline)
+    deadline = *until;
+  std::optional<Expected<HttpReply, UpstreamError>> result;
+  int attempt = 0;
+  for (;;) {
+    ++attempt;
+    auto conn = impl_->acquire(deadline);
+    if (!conn)
+      return unexpected(UpstreamError{ErrorKind::Timeout, 0, "every upstream connection stayed busy", "", false, attempt});
+    bool reused = conn->used;
+    if (reused && method != Method::Get && Clock::now() - conn->last_used > cfg.stale_after)
+      conn->client->stop(); // a fresh connection: a POST is never sent twice
+    result = impl_->send_once(*conn, method, path, body, deadline, cancel);
+    // A GET on a kept-alive connection the server had already closed fails at once with
+    // Read/Write; it is safe to send again at once, on a new connection.
+    if (!*result && reused && method == Method::Get && result->error().kind == ErrorKind::Connection) {
+      conn->client->stop();
+      spdlog::debug("upstream: kept-alive connection was closed by the server; retrying GET {}", path);
+      result = impl_->send_once(*conn, method, path, body, deadline, cancel);
+    }
+    // After a transport failure the connection's state is unknown; an HTTP error status leaves it
+    // usable.
+    if (!*result && result->error().kind != ErrorKind::Cancelled &&
+        (result->error().status == 0 || result->error().kind == ErrorKind::BadResponse))
+      conn->client->stop();
+    conn->used = true;
+    conn->last_used = Clock::now();
+    impl_->release(std::move(conn));
+
+    if (*result || method == Method::Post || attempt > cfg.max_retries || !transient(result->error()))
+      break;
+    // GET and DELETE are retried: capped exponential backoff with jitter, or what Retry-After
+    // asks, as long as the deadline leaves room.
+    auto backoff = std::min(cfg.retry_cap, cfg.retry_base * (1 << (attempt - 1)));
+    std::uint64_t jitter = 0;
+    RAND_bytes(reinterpret_cast<unsigned char *>(&jitter), sizeof jitter);
+    auto wait = std::chrono::milliseconds(backoff.count() / 2 + static_cast<long>(jitter % static_cast<std::uint64_t>(backoff.count() / 2 + 1)));
+    if (auto asked = retry_after(result->error().retry_after))
+      wait = std::max(wait, *asked);
+    if (Clock::now() + wait >= deadline)
+      break;
+    spdlog::info("upstream: {} {} failed ({}); retry {} in {} ms", method == Method::Get ? "GET" : "DELETE", path,
+                 describe(result->error(), "request", false), attempt, wait.count());
+    std::mutex m;
+    std::condition_variable cv;
+    bool stop = false;
+    if (cancel && !cancel->set_hook([&](bool) {
+          std::lock_guard lock(m);
+          stop = true;
+          cv.notify_all();
+        }))
+      break;
+    {
+      std::unique_lock lock(m);
+      cv.wait_for(lock, wait, [&] { return stop; });
+    }
+    if (cancel)
+      cancel->clear_hook();
+    if (stop)
+      return unexpected(UpstreamError{ErrorKind::Cancelled, 0, "", "", false, attempt});
+  }
+  if (!*result)
+    result->error().attempts = attempt;
+  else
+    result->value().attempts = attempt;
+  return std::move(*result);
 }
 
 } // namespace dfmcp::upstream

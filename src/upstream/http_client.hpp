@@ -36,6 +36,11 @@ struct ClientConfig {
   // A kept-alive connection idle longer than this is replaced before a non-idempotent request,
   // because the server may have closed it and a POST must never be sent twice.
   std::chrono::milliseconds stale_after{4000};
+  // GET and DELETE are retried on 429, 502, 503, 504 and connection failures, within the
+  // deadline: capped exponential backoff with jitter, or Retry-After when longer. Never a POST.
+  int max_retries = 3;
+  std::chrono::milliseconds retry_base{250};
+  std::chrono::milliseconds retry_cap{2000};
 };
 
 enum class Method { Get, Post, Delete };
@@ -44,6 +49,7 @@ struct HttpReply {
   int status = 0;
   std::string body;
   std::string retry_after;
+  int attempts = 1;
 };
 
 class HttpClient {
@@ -55,8 +61,10 @@ public:
 
   // Sends one request to base_path + `path`. A 2xx answer is a value; any other status, transport
   // failure, timeout or cancellation is an UpstreamError (with DataFast's envelope message, if any).
+  // `deadline`, when set and earlier, cuts the request (and its retries) short of the timeout.
   Expected<HttpReply, UpstreamError> request(Method method, const std::string &path,
-                                             const std::string &body, CancelToken *cancel);
+                                             const std::string &body, CancelToken *cancel,
+                                             std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 
   const ClientConfig &config() const;
 

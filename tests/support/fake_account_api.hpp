@@ -24,7 +24,9 @@ public:
     return created_;
   }
 
-  Expected<std::vector<model::AccessToken>, upstream::UpstreamError> list(CancelToken *) override {
+  std::chrono::milliseconds timeout() const override { return std::chrono::seconds(5); }
+
+  Expected<std::vector<model::AccessToken>, upstream::UpstreamError> list(CancelToken *, upstream::Deadline) override {
     std::lock_guard lock(mutex_);
     calls_.push_back("list");
     if (fail_with)
@@ -32,8 +34,8 @@ public:
     return tokens;
   }
 
-  Expected<model::CreatedToken, upstream::UpstreamError> create(const policy::CreatePlan &plan,
-                                                                CancelToken *) override {
+  Expected<model::CreatedToken, upstream::UpstreamError> create(const policy::CreatePlan &plan, CancelToken *,
+                                                                upstream::Deadline) override {
     std::lock_guard lock(mutex_);
     calls_.push_back("create");
     if (fail_with)
@@ -50,7 +52,7 @@ public:
     return model::CreatedToken{t, Secret("dft_newRAWkey0000000000000abcd")};
   }
 
-  Expected<Ok, upstream::UpstreamError> revoke(const std::string &id, CancelToken *) override {
+  Expected<Ok, upstream::UpstreamError> revoke(const std::string &id, CancelToken *, upstream::Deadline) override {
     std::lock_guard lock(mutex_);
     calls_.push_back("revoke " + id);
     if (fail_with)
