@@ -288,6 +288,10 @@ int run_app(int argc, const char *const *argv) {
     std::fprintf(stderr, "datafast-mcp: config error: %s\n", one_line(cfg.error().to_string()).c_str());
     return 2;
   }
+  if (auto prepared = config::prepare_files(*cfg); !prepared) {
+    std::fprintf(stderr, "datafast-mcp: config error: %s\n", one_line(prepared.error().to_string()).c_str());
+    return 2;
+  }
   log::set_level(*log::parse_level(cfg->log_level.value));
   log::set_json(cfg->log_format.value == "json");
 

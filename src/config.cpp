@@ -270,24 +270,31 @@ Env process_env() {
 }
 
 Expected<Config, ConfigError> load(const Options &options, const Env &env) {
+  if (!options.config_path)
+    return load_text(std::nullopt, options, env);
+  const std::string &where = *options.config_path;
+  std::ifstream in(where, std::ios::binary);
+  if (!in)
+    return unexpected(ConfigError{"--config", "cannot open '" + where + "'", ""});
+  std::string text;
+  text.resize(kMaxConfigBytes + 1);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxConfigBytes)
+    return unexpected(ConfigError{"--config", "'" + where + "' is larger than 1 MiB", ""});
+  return load_text(text, options, env);
+}
+
+Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, const Options &options,
+                                        const Env &env) {
   Config cfg;
   cfg.sandbox = options.sandbox;
   cfg.config_path = options.config_path;
 
   FileValues file;
-  std::string where;
-  if (options.config_path) {
-    where = *options.config_path;
-    std::ifstream in(where, std::ios::binary);
-    if (!in)
-      return unexpected(ConfigError{"--config", "cannot open '" + where + "'", ""});
-    std::string text;
-    text.resize(kMaxConfigBytes + 1);
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxConfigBytes)
-      return unexpected(ConfigError{"--config", "'" + where + "' is larger than 1 MiB", ""});
-    auto parsed = parse_json(text);
+  std::string where = options.config_path.value_or("(config)");
+  if (text) {
+    auto parsed = parse_json(*text);
     if (!parsed)
       return unexpected(ConfigError{"--config", "'" + where + "' is not valid JSON: " + parsed.error(), ""});
     auto values = read_file_values(*parsed);

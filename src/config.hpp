@@ -134,6 +134,13 @@ using Env = std::function<std::optional<std::string>(const std::string &name)>;
 Env process_env();
 
 Expected<Config, ConfigError> load(const Options &options, const Env &env);
+// Prepares what the configuration names on disk (the keys directory: created 0700, refused if
+// others can access it). Separate from load(), which only reads.
+Expected<Ok, ConfigError> prepare_files(const Config &config);
+
+// The same, from the config file's text (nullopt: no file); `options.config_path` names it.
+Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, const Options &options,
+                                        const Env &env);
 
 inline constexpr const char *kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
 

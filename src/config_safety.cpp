@@ -188,14 +188,22 @@ Expected<SafetyConfig, ConfigError> load_safety(const SafetySections &file, cons
     if (auto problem = policy::name_problem(s.name_prefix.value); problem && problem->find("control") != std::string::npos)
       return flag_error(s.name_prefix.origin, "mint.namePrefix", "the prefix " + *problem);
   }
-  if (s.keys_delivery.value == "file") {
-    if (!s.keys_dir.value)
-      return flag_error(s.keys_delivery.origin, "keys.delivery",
-                        "\"file\" needs keys.dir (or --keys-dir): the directory the key files go in");
-    if (auto ok = safety::prepare_key_dir(*s.keys_dir.value); !ok)
-      return flag_error(s.keys_dir.origin, "keys.dir", ok.error());
-  }
+  if (s.keys_delivery.value == "file" && !s.keys_dir.value)
+    return flag_error(s.keys_delivery.origin, "keys.delivery",
+                      "\"file\" needs keys.dir (or --keys-dir): the directory the key files go in");
   return s;
+}
+
+Expected<Ok, ConfigError> prepare_files(const Config &cfg) {
+  const SafetyConfig &s = cfg.safety;
+  if (s.keys_delivery.value == "file" && s.keys_dir.value) {
+    if (auto ok = safety::prepare_key_dir(*s.keys_dir.value); !ok) {
+      bool in_file = s.keys_dir.origin.source == Source::File;
+      return unexpected(ConfigError{in_file ? "keys.dir" : s.keys_dir.origin.name, ok.error(),
+                                    in_file ? s.keys_dir.origin.name : ""});
+    }
+  }
+  return Ok{};
 }
 
 } // namespace dfmcp::config
