@@ -129,6 +129,19 @@ void Sandbox::Impl::serve(const httplib::Request &req, httplib::Response &res) {
   // httplib routes HEAD to the GET handlers.
   const std::string method = req.method == "HEAD" ? "GET" : req.method;
   if (std::optional<Fault> fault = take_fault(method)) {
+    if (fault->kind == Fault::Kind::LoseAnswer) {
+      serve_account(req, index, lock, res); // the change happens...
+      log[index].status = 0;                // ...but the client never gets the whole answer
+      std::string full = res.body.empty() ? std::string(64, ' ') : res.body;
+      res.body.clear(); // httplib would send a body it holds instead of the provider's
+      res.set_content_provider(full.size(), std::string(kJson),
+                               [full](std::size_t offset, std::size_t, httplib::DataSink &sink) {
+                                 if (offset == 0)
+                                   sink.write(full.data(), full.size() / 2);
+                                 return false;
+                               });
+      return;
+    }
     if (fault->kind != Fault::Kind::Delay) {
       serve_fault(*fault, index, lock, res);
       return;
@@ -171,7 +184,25 @@ void Sandbox::Impl::serve_fault(const Fault &fault, std::size_t index,
     return;
 
   case Fault::Kind::Delay:
-    break; // serve() waits and then answers normally
+  case Fault::Kind::LoseAnswer:
+    break; // serve() handles these
+  case Fault::Kind::Trickle: {
+    log[index].status = 200;
+    lock.unlock();
+    const std::string full = sample_list_body();
+    res.status = 200;
+    const auto delay = fault.delay.count() > 0 ? fault.delay : std::chrono::milliseconds(100);
+    Impl *self = this;
+    res.set_content_provider(full.size(), std::string(kJson),
+                             [full, delay, self](std::size_t offset, std::size_t, httplib::DataSink &sink) {
+                               std::unique_lock l(self->mutex);
+                               if (self->changed.wait_for(l, delay, [&] { return self->stopping; }))
+                                 return false;
+                               l.unlock();
+                               return sink.write(full.data() + offset, 1);
+                             });
+    return;
+  }
   case Fault::Kind::Hang: {
     const std::uint64_t generation = hang_generation;
     changed.wait(lock, [&] { return stopping || hang_generation != generation; });

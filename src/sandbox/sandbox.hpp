@@ -27,6 +27,8 @@ struct Fault {
     WrongShape, // 200 with valid JSON of the wrong shape ({"status":"success","data":{}})
     HugeBody,   // 200 with a body of `size` bytes
     Reset,      // close the connection without an answer
+    LoseAnswer, // serve the request for real (the account changes), then cut the answer mid-body
+    Trickle,    // 200 with a valid body sent one byte per `delay` (a slow peer)
   };
   Kind kind = Kind::Status;
   std::string method; // "GET", "POST", "DELETE"; "" matches any

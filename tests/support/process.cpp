@@ -218,6 +218,22 @@ bool Child::wait_for_stderr(std::string_view needle, std::chrono::milliseconds g
   });
 }
 
+ProcessStats process_stats(pid_t pid) {
+  ProcessStats st;
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmRSS:"))
+      st.rss_kib = std::stol(line.substr(6));
+    else if (line.starts_with("Threads:"))
+      st.threads = std::stol(line.substr(8));
+  }
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); ++it)
+    ++st.fds;
+  return st;
+}
+
 RunResult run(const std::vector<std::string> &argv, const std::map<std::string, std::string> &env,
               std::string_view input) {
   auto child = Child::spawn(argv, env);

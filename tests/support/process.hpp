@@ -37,6 +37,7 @@ public:
   std::string drain_stdout(std::chrono::milliseconds guard = 10s);
 
   std::string all_stdout() const { return stdout_all_; } // every byte read from stdout so far
+  pid_t pid() const { return pid_; }
   std::string all_stderr(); // what the child wrote to stderr so far; all of it once wait() returned
   // Blocks until stderr contains `needle` (or the guard passes).
   bool wait_for_stderr(std::string_view needle, std::chrono::milliseconds guard = 10s);
@@ -52,6 +53,14 @@ private:
   std::thread err_reader_;
   std::optional<int> status_;
 };
+
+// A process's resident memory (VmRSS, KiB), thread count and open descriptors, from /proc.
+struct ProcessStats {
+  long rss_kib = 0;
+  long threads = 0;
+  long fds = 0;
+};
+ProcessStats process_stats(pid_t pid);
 
 // The run-a-command-to-completion case (check, --help, config errors).
 struct RunResult {
