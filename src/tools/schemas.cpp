@@ -3,6 +3,8 @@
 #include "tools/embedded.hpp"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 namespace dfmcp::tools {
@@ -65,7 +67,15 @@ json schema_file(std::string_view path) {
 }
 
 json tool_definition(std::string_view name) {
-  return schema_file("tools/" + std::string(name) + ".json");
+  // Parsed once per process: the definitions are fixed at build time.
+  static std::mutex mutex;
+  static std::map<std::string, json, std::less<>> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(name); it != cache.end())
+    return it->second;
+  json definition = schema_file("tools/" + std::string(name) + ".json");
+  cache.emplace(std::string(name), definition);
+  return definition;
 }
 
 std::vector<std::string> defined_tool_names() {
