@@ -10,6 +10,10 @@ function(dfmcp_set_warnings target)
 endfunction()
 
 function(dfmcp_set_sanitizers target)
+  if(DFMCP_TSAN)
+    target_compile_options(${target} PRIVATE -fsanitize=thread -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=thread)
+  endif()
   if(DFMCP_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-sanitize-recover=all
                                              -fno-omit-frame-pointer)
