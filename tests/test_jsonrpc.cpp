@@ -93,4 +93,24 @@ TEST_CASE("a message over the size limit is refused") {
   CHECK(r["error"]["message"].get<std::string>().find("exceeds the limit") != std::string::npos);
 }
 
+TEST_CASE("a pre-serialized reply is byte for byte the serialized JSON reply") {
+  const json result = json{{"tools", json::array({json{{"name", "x"}, {"description", "caf\u00e9 \"q\" \\ \n"}}})}};
+  const std::string text = dump_json(result);
+  for (const json &id : {json(1), json(-7), json(9007199254740993LL), json("abc"), json("\u00e9\"\\\n"), json(nullptr)})
+    CHECK(mcp::make_result_text(id, text) == dump_json(mcp::make_result(id, result)));
+}
+
+TEST_CASE("tools/list is served pre-serialized, with the request's id, and equals the registry's list") {
+  Harness h = harness();
+  h.initialize();
+  for (const json &id : {json(5), json("req-\u00e9")}) {
+    mcp::Step step = h.session->handle(json{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/list"}});
+    REQUIRE(step.reply_text.has_value());
+    CHECK_FALSE(step.reply.has_value());
+    json reply = json::parse(*step.reply_text);
+    CHECK(reply["id"] == id);
+    CHECK(reply["result"] == h.registry.list_result());
+  }
+}
+
 }

@@ -92,7 +92,8 @@ TEST_CASE("methods removed in 2026-07-28 and unknown ones are -32601 with HTTP 4
 TEST_CASE("tools/list carries resultType and caching hints and the same tools") {
   Harness h = harness();
   mcp::Step s = step(h, "tools/list", {{"_meta", meta()}});
-  const json &r = (*s.reply)["result"];
+  CHECK(s.http_status == 200);
+  const json r = reply_of(s)["result"];
   CHECK(r["resultType"] == "complete");
   CHECK(r["cacheScope"] == "public");
   CHECK(r["ttlMs"].get<long>() >= 0);
@@ -142,7 +143,7 @@ TEST_CASE("legacy and modern requests share one stdio session") {
   h.initialize();
   CHECK(h.request("tools/list")["result"].contains("resultType") == false);
   mcp::Step modern = step(h, "tools/list", {{"_meta", meta()}});
-  CHECK((*modern.reply)["result"]["resultType"] == "complete");
+  CHECK(reply_of(modern)["result"]["resultType"] == "complete");
 }
 
 TEST_CASE("header values: =?base64?...?= is decoded, anything else literal") {

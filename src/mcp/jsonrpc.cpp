@@ -6,6 +6,18 @@ json make_result(const json &id, json result) {
   return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
 }
 
+std::string make_result_text(const json &id, std::string_view result_text) {
+  std::string id_text = dump_json(id);
+  std::string out;
+  out.reserve(result_text.size() + id_text.size() + 32);
+  out += "{\"id\":";
+  out += id_text;
+  out += ",\"jsonrpc\":\"2.0\",\"result\":";
+  out += result_text;
+  out += '}';
+  return out;
+}
+
 json make_error(const json &id, int code, std::string message, std::optional<json> data) {
   json error{{"code", code}, {"message", std::move(message)}};
   if (data)

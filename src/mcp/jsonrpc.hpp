@@ -26,6 +26,9 @@ struct Incoming {
 };
 
 json make_result(const json &id, json result);
+// The same reply, serialized, around a result that is already serialized (byte for byte what
+// dump_json(make_result(id, parse(result_text))) gives), for results that never change.
+std::string make_result_text(const json &id, std::string_view result_text);
 json make_error(const json &id, int code, std::string message, std::optional<json> data = std::nullopt);
 
 // Sorts a parsed message into request / notification / response. An invalid message yields the

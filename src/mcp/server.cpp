@@ -29,6 +29,8 @@ Server::Server(const tools::ToolRegistry &tools, policy::Ceiling ceiling)
   modern_tools_list_["ttlMs"] = kToolsListTtlMs;
   modern_tools_list_["cacheScope"] = "public"; // the same for every caller
   stamp_modern(modern_tools_list_);
+  tools_list_text_ = dump_json(tools_.list_result());
+  modern_tools_list_text_ = dump_json(modern_tools_list_);
 }
 
 void Server::stamp_modern(json &result) {

@@ -29,12 +29,17 @@ public:
   // modern result carries (resultType, serverInfo in _meta).
   json discover_result() const;
   const json &modern_tools_list() const { return modern_tools_list_; }
+  // Both tools/list results serialized once: they change only with the binary.
+  const std::string &tools_list_text() const { return tools_list_text_; }
+  const std::string &modern_tools_list_text() const { return modern_tools_list_text_; }
   static void stamp_modern(json &result);
 
 private:
   const tools::ToolRegistry &tools_;
   policy::Ceiling ceiling_;
   json modern_tools_list_;
+  std::string tools_list_text_;
+  std::string modern_tools_list_text_;
 };
 
 } // namespace dfmcp::mcp

@@ -188,7 +188,9 @@ Step Session::request(const json &id, const std::string &method, const json &par
                                             : "invalid params: cursor must be a string"),
               std::nullopt};
     }
-    return {make_result(id, server_.tools().list_result()), std::nullopt};
+    Step s;
+    s.reply_text = make_result_text(id, server_.tools_list_text());
+    return s;
   }
   if (method == "tools/call")
     return call_tool(id, params, false, log_threshold_.load(), client_capabilities_);
@@ -208,7 +210,9 @@ Step Session::modern_request(const json &id, const std::string &method, const js
       return {make_error(id, code::kInvalidParams,
                          "invalid params: unknown cursor (this server lists every tool on one page)"),
               std::nullopt};
-    return {make_result(id, server_.modern_tools_list()), std::nullopt};
+    Step s;
+    s.reply_text = make_result_text(id, server_.modern_tools_list_text());
+    return s;
   }
   if (method == "tools/call")
     return call_tool(id, params, true, env->log_level ? level_rank(*env->log_level) : -1,

@@ -34,6 +34,12 @@ struct Step {
   // For HTTP: the status to send `reply` with. 200, except for 2026-07-28 requests, where a
   // malformed request is 400 and an unknown method 404.
   int http_status = 200;
+  // Instead of `reply`: the reply already serialized, for results that never change (tools/list),
+  // so a hot call costs neither a copy of the JSON tree nor its serialization.
+  std::optional<std::string> reply_text = std::nullopt;
+
+  bool has_reply() const { return reply || reply_text; }
+  std::string serialized_reply() const { return reply_text ? *reply_text : dump_json(*reply); }
 };
 
 class Session {

@@ -39,13 +39,15 @@ const std::vector<http::Header> kSseHeaders = {{"Content-Type", "text/event-stre
 
 std::string sse_event(const json &message) { return "event: message\ndata: " + dump_json(message) + "\n\n"; }
 
-http::Response json_response(int status, const json &body) {
+http::Response json_response(int status, std::string body) {
   http::Response r;
   r.status = status;
   r.set("Content-Type", "application/json");
-  r.body = dump_json(body);
+  r.body = std::move(body);
   return r;
 }
+
+http::Response json_response(int status, const json &body) { return json_response(status, dump_json(body)); }
 
 // A transport-level refusal, as a JSON-RPC error without an id (the request may not even be one).
 http::Response refusal(int status, const std::string &message, int code = mcp::code::kInvalidRequest) {
@@ -219,6 +221,8 @@ struct McpHttpEndpoint::Impl {
   // Messages the session sends meanwhile stream out as SSE; then the reply ends the stream.
   static http::Response run_step(mcp::Session &session, mcp::Step step, const http::Request &req,
                                  CancelToken &disconnect, http::ResponseStream &stream) {
+    if (step.reply_text) // a fixed result: nothing streams before it
+      return json_response(step.http_status, std::move(*step.reply_text));
     Outbox box{&stream, accepts(req.header("Accept"), "text/event-stream"), false, {}};
     if (const std::string *origin = req.header("Origin")) // allowed, or the request was refused
       box.cors = {{"Access-Control-Allow-Origin", *origin}, {"Vary", "Origin"},

@@ -31,8 +31,8 @@ class LineWriter {
 public:
   explicit LineWriter(int fd) : fd_(fd) {}
 
-  void write(const json &message) {
-    std::string line = dump_json(message);
+  void write(const json &message) { write_line(dump_json(message)); }
+  void write_line(std::string line) {
     line.push_back('\n');
     std::lock_guard lock(mutex_);
     if (broken_)
@@ -152,7 +152,9 @@ int run_stdio(const mcp::Server &server, const StdioOptions &options) {
     if (line.find_first_not_of(" \t") == std::string_view::npos)
       return; // blank lines are not messages
     mcp::Step step = session.handle_line(line);
-    if (step.reply)
+    if (step.reply_text)
+      writer.write_line(std::move(*step.reply_text));
+    else if (step.reply)
       writer.write(*step.reply);
     if (step.job)
       pool.submit(std::move(*step.job));

@@ -25,6 +25,14 @@ inline policy::Ceiling make_test_ceiling(std::vector<std::string> perms,
 }
 
 // A session over the real tools and a FakeAccountApi.
+// A step's reply as JSON, whether the session built it as JSON or serialized it already; null
+// when there is none.
+inline json reply_of(const mcp::Step &step) {
+  if (step.reply_text)
+    return json::parse(*step.reply_text);
+  return step.reply ? *step.reply : json(nullptr);
+}
+
 struct Harness {
   FakeAccountApi api;
   tools::ToolRegistry registry;
@@ -67,16 +75,16 @@ struct Harness {
   json send(const json &message) {
     mcp::Step step = session->handle(message);
     if (step.job) {
-      REQUIRE_FALSE(step.reply.has_value());
+      REQUIRE_FALSE(step.has_reply());
       auto reply = step.job->run();
       return reply ? *reply : json(nullptr);
     }
-    return step.reply ? *step.reply : json(nullptr);
+    return reply_of(step);
   }
   json send_line(std::string_view line) {
     mcp::Step step = session->handle_line(line);
     REQUIRE_FALSE(step.job.has_value());
-    return step.reply ? *step.reply : json(nullptr);
+    return reply_of(step);
   }
 
   json request(const std::string &method, json params = nullptr) {
