@@ -292,6 +292,12 @@ int run_app(int argc, const char *const *argv) {
     std::fprintf(stderr, "datafast-mcp: config error: %s\n", one_line(prepared.error().to_string()).c_str());
     return 2;
   }
+  if (cli->command == Command::Check) {
+    if (auto verified = config::verify_ca_file(*cfg); !verified) {
+      std::fprintf(stderr, "datafast-mcp: config error: %s\n", one_line(verified.error().to_string()).c_str());
+      return 2;
+    }
+  }
   log::set_level(*log::parse_level(cfg->log_level.value));
   log::set_json(cfg->log_format.value == "json");
 

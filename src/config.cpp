@@ -349,7 +349,7 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
   if (options.ca_file)
     cfg.ca_file = {*options.ca_file, {Source::Flag, "--ca-file"}};
   if (cfg.ca_file.value && !cfg.sandbox) {
-    if (auto problem = upstream::ca_file_problem(*cfg.ca_file.value))
+    if (auto problem = upstream::ca_file_quick_problem(*cfg.ca_file.value))
       return error_at(cfg.ca_file.origin, "upstream.caFile", *problem);
   }
 

@@ -137,6 +137,9 @@ Expected<Config, ConfigError> load(const Options &options, const Env &env);
 // Prepares what the configuration names on disk (the keys directory: created 0700, refused if
 // others can access it). Separate from load(), which only reads.
 Expected<Ok, ConfigError> prepare_files(const Config &config);
+// Loads the CA file the way OpenSSL will on the first connection (load() only looks at it, which
+// is cheap; this initialises OpenSSL's decoders). `check` calls it.
+Expected<Ok, ConfigError> verify_ca_file(const Config &config);
 
 // The same, from the config file's text (nullopt: no file); `options.config_path` names it.
 Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, const Options &options,

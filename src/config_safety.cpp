@@ -2,6 +2,7 @@
 
 #include "policy/name.hpp"
 #include "safety/key_store.hpp"
+#include "upstream/http_client.hpp"
 
 #include <algorithm>
 
@@ -202,6 +203,17 @@ Expected<Ok, ConfigError> prepare_files(const Config &cfg) {
       return unexpected(ConfigError{in_file ? "keys.dir" : s.keys_dir.origin.name, ok.error(),
                                     in_file ? s.keys_dir.origin.name : ""});
     }
+  }
+  return Ok{};
+}
+
+Expected<Ok, ConfigError> verify_ca_file(const Config &cfg) {
+  if (!cfg.ca_file.value || cfg.sandbox)
+    return Ok{};
+  if (auto problem = upstream::ca_file_problem(*cfg.ca_file.value)) {
+    bool in_file = cfg.ca_file.origin.source == Source::File;
+    return unexpected(ConfigError{in_file ? "upstream.caFile" : cfg.ca_file.origin.name, *problem,
+                                  in_file ? cfg.ca_file.origin.name : ""});
   }
   return Ok{};
 }

@@ -1,4 +1,5 @@
 #include "support/rpc.hpp"
+#include "util/json_input.hpp"
 
 using namespace dfmcp;
 using namespace dfmcp::test;
@@ -82,6 +83,30 @@ TEST_CASE("deeply nested JSON is refused quickly instead of exhausting the stack
   json r = h.send_line(deep);
   CHECK(error_code(r) == -32700);
   CHECK(r["error"]["message"].get<std::string>().find("nested deeper than 64") != std::string::npos);
+}
+
+TEST_CASE("parse_json bounds the depth exactly, whatever brackets strings hold") {
+  auto nest = [](std::size_t levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  CHECK(parse_json(nest(3), 3).has_value());
+  auto deeper = parse_json(nest(4), 3);
+  REQUIRE_FALSE(deeper.has_value());
+  CHECK(deeper.error() == "JSON nested deeper than 3 levels");
+
+  // Brackets, escaped quotes and backslashes inside strings are text, not nesting.
+  auto text = parse_json(R"({"a":"[[[{{{\"[[[\\","b":["]]]\\\"{{{"]})", 2);
+  REQUIRE(text.has_value());
+  CHECK((*text)["a"] == "[[[{{{\"[[[\\");
+  CHECK((*text)["b"][0] == "]]]\\\"{{{");
+  // ... and a string hides no real nesting after it.
+  CHECK_FALSE(parse_json(R"(["\\", [[[]]]])", 3).has_value());
+
+  // The first problem is named: invalid text before the depth runs out is a syntax error.
+  auto invalid_first = parse_json("[x" + nest(100), 64);
+  REQUIRE_FALSE(invalid_first.has_value());
+  CHECK(invalid_first.error().rfind("invalid JSON at byte 2", 0) == 0);
+  auto truncated = parse_json(R"({"a": [1, 2)");
+  REQUIRE_FALSE(truncated.has_value());
+  CHECK(truncated.error().find("invalid JSON") == 0);
 }
 
 TEST_CASE("a message over the size limit is refused") {

@@ -269,6 +269,35 @@ TEST_CASE("a CA file is trusted instead of the system store") {
   CHECK(list_error(*untrusting).kind == ErrorKind::Tls);
 }
 
+TEST_CASE("the start-up look at a CA file, and a file that only OpenSSL can reject") {
+  auto sb = start_sandbox();
+  TempDir dir;
+  std::string good = dir.write("ca.pem", sb->ca_pem());
+  CHECK(upstream::ca_file_quick_problem(good) == std::nullopt);
+  CHECK(upstream::ca_file_quick_problem(dir.path() + "/missing.pem").has_value());
+  CHECK(upstream::ca_file_quick_problem(dir.write("text.pem", "not a certificate")).has_value());
+  CHECK(upstream::ca_file_quick_problem(dir.write("key.pem", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"))
+            .has_value());
+  CHECK(upstream::ca_file_quick_problem(
+            dir.write("junk.pem", "-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n"))
+            .has_value());
+
+  // Well-formed PEM and base64 whose DER is not a certificate: the quick look lets it through,
+  // OpenSSL does not; the first request says which file, and nothing reaches the upstream.
+  std::string body(64, 'M');
+  std::string fake = dir.write("fake.pem", "-----BEGIN CERTIFICATE-----\n" + body + "\n-----END CERTIFICATE-----\n");
+  CHECK(upstream::ca_file_quick_problem(fake) == std::nullopt);
+  CHECK(upstream::ca_file_problem(fake).has_value());
+  auto cfg = client_config(*sb);
+  cfg.trust.make_store = nullptr;
+  cfg.trust.ca_file = fake;
+  auto api = upstream::make_http_account_api(cfg);
+  auto e = list_error(*api);
+  CHECK(e.kind == ErrorKind::Tls);
+  CHECK(e.detail.find("fake.pem") != std::string::npos);
+  CHECK(sb->request_count() == 0);
+}
+
 TEST_CASE("a CA file means exactly that file: a CA known only through SSL_CERT_FILE is refused") {
   auto sb = start_sandbox();
   auto other = start_sandbox();

@@ -121,14 +121,17 @@ bool allows_form_elicitation(const json &caps) {
   return e.contains("form") || !e.contains("url");
 }
 
-StateSealer::StateSealer() : key_(random_hex(32)) {}
+const std::string &StateSealer::key() {
+  std::call_once(key_once_, [this] { key_ = random_hex(32); });
+  return key_;
+}
 
 std::string StateSealer::seal(const std::string &client, const std::string &tool, const json &arguments,
                               std::chrono::seconds ttl) {
   json payload{{"c", client}, {"t", tool}, {"d", audit::sha256_hex(dump_json(arguments))},
                {"e", unix_now() + ttl.count()}, {"n", random_hex(16)}};
   std::string p = b64url(dump_json(payload));
-  return p + "." + b64url(hmac(key_, p));
+  return p + "." + b64url(hmac(key(), p));
 }
 
 StateSealer::Check StateSealer::open(const std::string &state, const std::string &client, const std::string &tool,
@@ -138,7 +141,7 @@ StateSealer::Check StateSealer::open(const std::string &state, const std::string
     return Check::Invalid;
   std::string p = state.substr(0, dot);
   auto mac = b64url_decode(state.substr(dot + 1));
-  std::string expected = hmac(key_, p);
+  std::string expected = hmac(key(), p);
   if (!mac || mac->size() != expected.size() || CRYPTO_memcmp(mac->data(), expected.data(), expected.size()) != 0)
     return Check::Invalid;
   auto decoded = b64url_decode(p);

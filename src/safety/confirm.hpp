@@ -35,13 +35,17 @@ bool allows_form_elicitation(const json &client_capabilities);
 // arguments, with an expiry; each one is accepted once.
 class StateSealer {
 public:
-  StateSealer(); // a random key for this process
+  StateSealer() = default; // a random key for this process, made when first needed
   std::string seal(const std::string &client, const std::string &tool, const json &arguments,
                    std::chrono::seconds ttl = std::chrono::seconds(600));
   enum class Check { Valid, Invalid, Expired, Replayed };
   Check open(const std::string &state, const std::string &client, const std::string &tool, const json &arguments);
 
 private:
+  // The key is drawn on the first seal or open: most sessions never confirm anything, and the
+  // first draw initialises OpenSSL's random generator (a few million instructions at start-up).
+  const std::string &key();
+  std::once_flag key_once_;
   std::string key_;
   std::mutex mutex_;
   std::set<std::string> used_; // nonces already accepted (pruned as they expire)

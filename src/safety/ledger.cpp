@@ -74,13 +74,14 @@ void Ledger::append(const std::string &line) {
 void Ledger::minted(const Minted &e) {
   std::lock_guard lock(mutex_);
   minted_[e.id] = e;
-  append(dump_json(json{{"event", "minted"}, {"tokenId", e.id}, {"client", e.client},
+  if (fd_ >= 0) // kept in memory only: nothing to format
+    append(dump_json(json{{"event", "minted"}, {"tokenId", e.id}, {"client", e.client},
                         {"displayKey", e.display_key}, {"name", e.name}, {"time", e.created_at}}));
 }
 
 void Ledger::revoked(const std::string &id) {
   std::lock_guard lock(mutex_);
-  if (minted_.erase(id) > 0)
+  if (minted_.erase(id) > 0 && fd_ >= 0)
     append(dump_json(json{{"event", "revoked"}, {"tokenId", id}, {"time", utc_now_iso()}}));
 }
 

@@ -61,12 +61,12 @@ private:
   bool broken_ = false;
 };
 
+// Runs tool calls off the reading thread. Threads start when work needs them (up to `count`),
+// so a session that never calls a tool never starts one, and start-up starts none.
 class WorkerPool {
 public:
-  WorkerPool(std::size_t count, LineWriter &writer) : writer_(writer) {
+  WorkerPool(std::size_t count, LineWriter &writer) : writer_(writer), max_threads_(std::max<std::size_t>(count, 1)) {
     idle_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    for (std::size_t i = 0; i < count; ++i)
-      threads_.emplace_back([this] { work(); });
   }
   ~WorkerPool() {
     finish();
@@ -78,6 +78,8 @@ public:
     {
       std::lock_guard lock(mutex_);
       queue_.push_back(std::move(job));
+      if (waiting_ < queue_.size() && threads_.size() < max_threads_)
+        threads_.emplace_back([this] { work(); });
     }
     cv_.notify_one();
   }
@@ -96,7 +98,12 @@ public:
       closing_ = true;
     }
     cv_.notify_all();
-    for (std::thread &t : threads_)
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(mutex_);
+      threads.swap(threads_);
+    }
+    for (std::thread &t : threads)
       if (t.joinable())
         t.join();
   }
@@ -107,7 +114,9 @@ private:
       mcp::Job job;
       {
         std::unique_lock lock(mutex_);
+        ++waiting_;
         cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+        --waiting_;
         if (queue_.empty())
           return;
         job = std::move(queue_.front());
@@ -129,6 +138,8 @@ private:
   std::condition_variable cv_;
   std::deque<mcp::Job> queue_;
   std::size_t active_ = 0;
+  std::size_t waiting_ = 0; // threads waiting for a job
+  const std::size_t max_threads_;
   bool closing_ = false;
   int idle_fd_ = -1;
   std::vector<std::thread> threads_;

@@ -15,7 +15,7 @@ Expected<json, UpstreamError> data_array(const std::string &body) {
   auto parsed = parse_json(body);
   if (!parsed)
     return unexpected(bad_response("not JSON: " + parsed.error()));
-  const json &j = *parsed;
+  json &j = *parsed;
   if (!j.is_object())
     return unexpected(bad_response("expected an object, got " + json_type_name(j)));
   auto status = j.find("status");
@@ -24,7 +24,7 @@ Expected<json, UpstreamError> data_array(const std::string &body) {
   auto data = j.find("data");
   if (data == j.end() || !data->is_array())
     return unexpected(bad_response("expected a data list"));
-  return *data;
+  return std::move(*data);
 }
 
 class HttpAccountApi final : public AccountApi {

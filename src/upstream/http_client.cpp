@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -30,23 +31,32 @@ constexpr std::chrono::milliseconds kMaxConnectTime{10000};
 // request without blocking: stop() can block while a connect is in progress, and that wait
 // belongs on this thread, not the caller's. remove() waits for a callback that is running, so
 // after it returns the callback is not running and never will.
+//
+// The thread is woken only when it must act sooner than it planned (wake_at_): adding a deadline
+// later than the one it sleeps towards, or removing an entry, wakes nobody. Every upstream request
+// adds and removes one entry, and on a small machine each needless wake is a context switch on
+// the request's path.
 class Watchdog {
 public:
-  Watchdog() : thread_([this] { run(); }) {}
+  Watchdog() = default; // the thread starts with the first request
   ~Watchdog() {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
     cv_.notify_all();
-    thread_.join();
+    if (thread_.joinable())
+      thread_.join();
   }
 
   std::uint64_t add(Clock::time_point deadline, std::function<void()> fire) {
     std::lock_guard lock(mutex_);
+    if (!thread_.joinable())
+      thread_ = std::thread([this] { run(); });
     std::uint64_t id = ++next_id_;
     entries_.emplace(id, Entry{deadline, std::move(fire), false});
-    cv_.notify_all();
+    if (deadline < wake_at_)
+      cv_.notify_all();
     return id;
   }
 
@@ -64,8 +74,7 @@ public:
       auto it = entries_.find(id);
       return it == entries_.end() || !it->second.firing;
     });
-    entries_.erase(id);
-    cv_.notify_all();
+    entries_.erase(id); // the thread may wake for it later, find nothing due, and sleep again
   }
 
 private:
@@ -83,11 +92,15 @@ private:
         if (!it->second.firing && (next == entries_.end() || it->second.deadline < next->second.deadline))
           next = it;
       if (next == entries_.end()) {
+        wake_at_ = Clock::time_point::max();
         cv_.wait(lock);
+        wake_at_ = Clock::time_point::min(); // awake: every add() is seen by the next scan
         continue;
       }
       if (Clock::time_point deadline = next->second.deadline; Clock::now() < deadline) {
-        cv_.wait_until(lock, deadline); // a copy: the entry may be erased while this waits
+        wake_at_ = deadline; // a copy: the entry may be erased while this waits
+        cv_.wait_until(lock, deadline);
+        wake_at_ = Clock::time_point::min();
         continue;
       }
       Entry &entry = next->second;
@@ -106,8 +119,9 @@ private:
   std::condition_variable cv_;
   std::map<std::uint64_t, Entry> entries_;
   std::uint64_t next_id_ = 0;
+  Clock::time_point wake_at_ = Clock::time_point::min(); // when the thread will look again by itself
   bool stopping_ = false;
-  std::thread thread_; // last: starts after the members it uses
+  std::thread thread_;
 };
 
 // The verify callback records why a certificate was rejected, per connection (each SSLClient owns
@@ -131,6 +145,7 @@ struct Connection {
   std::atomic<long> verify_error{0};
   std::atomic<bool> timed_out{false};
   std::atomic<bool> cancelled{false};
+  std::string ca_problem; // the CA file would not load: nothing can be verified, so nothing is sent
 };
 
 const char *method_name(Method m) {
@@ -181,6 +196,48 @@ std::optional<std::string> ca_file_problem(const std::string &path) {
   return std::nullopt;
 }
 
+std::optional<std::string> ca_file_quick_problem(const std::string &path) {
+  const std::string unreadable = "cannot load certificates from '" + path + "' (missing, unreadable or not PEM)";
+  std::FILE *f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr)
+    return unreadable;
+  std::string text;
+  char buf[16384];
+  constexpr std::size_t kMaxBytes = 64u << 20; // far above any real CA bundle
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0 && text.size() < kMaxBytes;)
+    text.append(buf, n);
+  bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed)
+    return unreadable;
+  static constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+  static constexpr std::string_view kEnd = "-----END CERTIFICATE-----";
+  std::size_t begin = text.find(kBegin);
+  if (begin == std::string::npos)
+    return unreadable;
+  std::size_t body = begin + kBegin.size();
+  std::size_t end = text.find(kEnd, body);
+  if (end == std::string::npos)
+    return unreadable;
+  // The body: base64 characters and line breaks; its first byte must open a DER SEQUENCE (0x30,
+  // which base64 writes as 'M').
+  std::string_view b64(text.data() + body, end - body);
+  std::size_t chars = 0;
+  char first = 0;
+  for (char c : b64) {
+    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    if (alpha || c == '=') {
+      if (chars++ == 0)
+        first = c;
+    } else if (c != '\n' && c != '\r' && c != ' ' && c != '\t') {
+      return unreadable;
+    }
+  }
+  if (chars < 64 || chars % 4 != 0 || first != 'M')
+    return unreadable;
+  return std::nullopt;
+}
+
 struct HttpClient::Impl {
   ClientConfig config;
   std::mutex mutex;
@@ -203,10 +260,12 @@ struct HttpClient::Impl {
       store = config.trust.make_store();
     } else {
       store = X509_STORE_new();
-      if (config.trust.ca_file)
-        X509_STORE_load_file(store, config.trust.ca_file->c_str());
-      else
+      if (config.trust.ca_file) {
+        if (X509_STORE_load_file(store, config.trust.ca_file->c_str()) != 1)
+          conn->ca_problem = "cannot load certificates from '" + *config.trust.ca_file + "' (not valid PEM certificates)";
+      } else {
         X509_STORE_set_default_paths(store);
+      }
     }
     cli.set_ca_cert_store(store); // takes ownership
     SSL_CTX *ctx = cli.ssl_context();
@@ -263,6 +322,8 @@ struct HttpClient::Impl {
     if (remaining.count() <= 0)
       return unexpected(UpstreamError{ErrorKind::Timeout, 0, "deadline passed before sending",
                                       "", false});
+    if (!conn.ca_problem.empty())
+      return unexpected(UpstreamError{ErrorKind::Tls, 0, conn.ca_problem, "", false});
     httplib::SSLClient &cli = *conn.client;
     // Connecting never deserves the whole deadline, and stop() cannot interrupt it.
     cli.set_connection_timeout(std::min(remaining, kMaxConnectTime));

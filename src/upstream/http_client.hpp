@@ -73,7 +73,13 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-// Checks that a CA file can be loaded; returns the problem, if any (used when validating config).
+// Checks that OpenSSL loads certificates from a CA file; returns the problem, if any. This
+// initialises OpenSSL's decoders (milliseconds), so `check` uses it and serving does not.
 std::optional<std::string> ca_file_problem(const std::string &path);
+
+// A cheap look for start-up: the file is readable and holds at least one PEM CERTIFICATE block
+// whose body is base64 of a DER structure. What it lets through and OpenSSL still rejects is
+// reported by the first upstream request (and by `check`).
+std::optional<std::string> ca_file_quick_problem(const std::string &path);
 
 } // namespace dfmcp::upstream

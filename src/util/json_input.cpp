@@ -4,8 +4,8 @@ namespace dfmcp {
 
 namespace {
 
-// A SAX pass that only tracks depth; it stops at the first level past the limit without
-// allocating anything, so a 100 000-deep document costs microseconds.
+// A SAX pass that tracks depth and records the first error; it stops at the first level past the
+// limit, so a 100 000-deep document costs microseconds. Used to explain a refusal.
 class DepthCheck : public nlohmann::json_sax<json> {
 public:
   explicit DepthCheck(std::size_t max_depth) : max_(max_depth) {}
@@ -56,16 +56,51 @@ private:
   std::string error_;
 };
 
+// The deepest nesting of '[' and '{' outside strings, counting only up to `max`: a few
+// instructions per byte and no allocation. For text the parser accepts, this is exactly the depth
+// of what it builds; for text it rejects, the parser stops at the first error, and the valid
+// prefix before it (where strings and brackets read the same) nests no deeper than counted here.
+bool nests_deeper_than(std::string_view text, std::size_t max) {
+  std::size_t depth = 0;
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (text[i]) {
+    case '"':
+      for (++i; i < n && text[i] != '"'; ++i)
+        if (text[i] == '\\')
+          ++i; // the escaped character, whatever it is
+      break;
+    case '[':
+    case '{':
+      if (++depth > max)
+        return true;
+      break;
+    case ']':
+    case '}':
+      if (depth > 0)
+        --depth;
+      break;
+    default:
+      break;
+    }
+  }
+  return false;
+}
+
 } // namespace
 
 Expected<json, std::string> parse_json(std::string_view text, std::size_t max_depth) {
+  // One pass for what is valid and shallow enough, which is nearly everything; the error paths
+  // run the SAX check, which names the first problem (the depth, or where the text went wrong).
+  if (!nests_deeper_than(text, max_depth)) {
+    json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!value.is_discarded())
+      return value;
+  }
   DepthCheck check(max_depth);
   if (!json::sax_parse(text, &check) || !check.error().empty())
     return unexpected(check.error().empty() ? std::string("invalid JSON") : check.error());
-  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded())
-    return unexpected(std::string("invalid JSON"));
-  return value;
+  return unexpected(std::string("invalid JSON"));
 }
 
 std::string dump_json(const json &value) {

@@ -358,7 +358,13 @@ TEST_CASE("config errors exit 2 with one stderr line naming the key - and nothin
   };
   std::string conf = rig.dir.write("bad.json", R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "upstream": {"baseUrl": "http://x"}})");
   std::string unknown = rig.dir.write("unknown.json", R"({"ceiling": {"permissions": ["*"], "websiteIds": "*", "maxTokens": 3}})");
+  // Serving looks at a CA file cheaply (PEM and base64); `check` loads it as OpenSSL will.
+  std::string text_ca = rig.dir.write("text.pem", "not a certificate");
+  std::string fake_ca =
+      rig.dir.write("fake.pem", "-----BEGIN CERTIFICATE-----\n" + std::string(64, 'M') + "\n-----END CERTIFICATE-----\n");
   std::vector<Row> rows = {
+      {{kBinary, "--ca-file", text_ca, "--permissions", "*", "--websites", "*"}, rig.env(), "config error: --ca-file: cannot load certificates"},
+      {{kBinary, "check", "--offline", "--ca-file", fake_ca, "--permissions", "*", "--websites", "*"}, rig.env(), "config error: --ca-file: cannot load certificates"},
       {{kBinary, "--permissions", "analytics:read\nsecond line", "--websites", "*"}, rig.env(), "'analytics:read\\nsecond line' is not"},
       {{kBinary, "--permissions", "*", "--websites", "*"}, {}, "config error: DATAFAST_TOKEN: not set"},
       {{kBinary, "--config", conf}, rig.env(), "config error: upstream.baseUrl: 'http://x' must use https"},
