@@ -1,4 +1,5 @@
 #include "support/rpc.hpp"
+#include "mcp/server.hpp"
 #include "util/json_input.hpp"
 
 using namespace dfmcp;
@@ -123,6 +124,29 @@ TEST_CASE("a pre-serialized reply is byte for byte the serialized JSON reply") {
   const std::string text = dump_json(result);
   for (const json &id : {json(1), json(-7), json(9007199254740993LL), json("abc"), json("\u00e9\"\\\n"), json(nullptr)})
     CHECK(mcp::make_result_text(id, text) == dump_json(mcp::make_result(id, result)));
+}
+
+TEST_CASE("a tool result serialized directly is byte for byte the dumped CallToolResult") {
+  std::vector<tools::ToolResult> results = {
+      tools::ToolResult::success(json{{"permissions", {"analytics:read", "*"}}, {"note", "caf\u00e9 \"q\" \\ \n\t\u0001"},
+                                      {"n", 9007199254740993LL}, {"x", 1.5}, {"empty", json::object()}}),
+      tools::ToolResult::success(json::object()),
+      tools::ToolResult::failure("create_access_token: /permissions/0: 'x' is not allowed \"here\"\n"),
+  };
+  for (const tools::ToolResult &r : results) {
+    for (bool modern : {false, true}) {
+      CAPTURE(modern);
+      json expected = r.to_json();
+      if (modern)
+        mcp::Server::stamp_modern(expected);
+      auto text = mcp::Server::call_result_text(r, modern);
+      REQUIRE(text.has_value());
+      CHECK(*text == dump_json(expected));
+    }
+  }
+  tools::ToolResult asking;
+  asking.input_required = json{{"inputRequests", json::object()}};
+  CHECK_FALSE(mcp::Server::call_result_text(asking, true).has_value());
 }
 
 TEST_CASE("tools/list is served pre-serialized, with the request's id, and equals the registry's list") {

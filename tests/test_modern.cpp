@@ -103,9 +103,10 @@ TEST_CASE("tools/list carries resultType and caching hints and the same tools") 
 TEST_CASE("tools/call: results are stamped - tool errors stay results - an unknown tool is -32602 with 200") {
   Harness h = harness();
   mcp::Step ceiling = step(h, "tools/call", {{"name", "get_token_ceiling"}, {"arguments", json::object()}, {"_meta", meta()}});
-  REQUIRE(ceiling.reply.has_value());
-  CHECK((*ceiling.reply)["result"]["resultType"] == "complete");
-  CHECK((*ceiling.reply)["result"]["structuredContent"]["permissions"] == json{"analytics:read"});
+  REQUIRE(ceiling.has_reply());
+  json ceiling_reply = reply_of(ceiling);
+  CHECK(ceiling_reply["result"]["resultType"] == "complete");
+  CHECK(ceiling_reply["result"]["structuredContent"]["permissions"] == json{"analytics:read"});
 
   mcp::Step refused = step(h, "tools/call", {{"name", "create_access_token"}, {"arguments", {{"name", "x"}, {"permissions", {"*"}}}}, {"_meta", meta()}});
   REQUIRE(refused.job.has_value());

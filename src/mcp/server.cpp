@@ -39,6 +39,38 @@ void Server::stamp_modern(json &result) {
   result["_meta"][modern::kServerInfoKey] = json{{"name", "datafast-mcp"}, {"version", DFMCP_VERSION}};
 }
 
+std::optional<std::string> Server::call_result_text(const tools::ToolResult &r, bool modern) {
+  if (r.protocol_error || r.input_required)
+    return std::nullopt;
+  static const std::string meta = [] {
+    json stamped = json::object();
+    stamp_modern(stamped);
+    return dump_json(stamped["_meta"]);
+  }();
+  // Keys in nlohmann's order (sorted): _meta, content, isError, resultType, structuredContent.
+  std::string text = dump_json(json(r.text));
+  std::string out;
+  out.reserve(text.size() + (r.is_error ? 0 : r.text.size()) + meta.size() + 128);
+  out += '{';
+  if (modern) {
+    out += "\"_meta\":";
+    out += meta;
+    out += ',';
+  }
+  out += "\"content\":[{\"text\":";
+  out += text;
+  out += ",\"type\":\"text\"}],\"isError\":";
+  out += r.is_error ? "true" : "false";
+  if (modern)
+    out += ",\"resultType\":\"complete\"";
+  if (!r.is_error) {
+    out += ",\"structuredContent\":";
+    out += r.text; // ToolResult::success made it: dump_json(structured)
+  }
+  out += '}';
+  return out;
+}
+
 json Server::discover_result() const {
   json r{{"supportedVersions", {modern::kVersion}},
          {"capabilities", {{"tools", {{"listChanged", false}}}}},

@@ -33,6 +33,10 @@ public:
   const std::string &tools_list_text() const { return tools_list_text_; }
   const std::string &modern_tools_list_text() const { return modern_tools_list_text_; }
   static void stamp_modern(json &result);
+  // A plain CallToolResult (not input_required, not a protocol error) serialized directly, with
+  // the structured content dumped once (it is the text already): byte for byte what dumping
+  // to_json(), stamped when modern, gives. nullopt for the other kinds.
+  static std::optional<std::string> call_result_text(const tools::ToolResult &r, bool modern);
 
 private:
   const tools::ToolRegistry &tools_;

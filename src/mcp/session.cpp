@@ -320,7 +320,13 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
   };
   if (!tool->calls_upstream) {
     tools::ToolContext ctx = make_context(nullptr);
-    return {reply_for(tool->handler(arguments, ctx)), std::nullopt};
+    tools::ToolResult r = tool->handler(arguments, ctx);
+    if (auto text = Server::call_result_text(r, modern)) {
+      Step step;
+      step.reply_text = make_result_text(id, *text);
+      return step;
+    }
+    return {reply_for(r), std::nullopt};
   }
 
   auto cancel = std::make_shared<CancelToken>();

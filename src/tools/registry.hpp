@@ -39,7 +39,7 @@ struct ToolContext {
 struct ToolResult {
   bool is_error = false;
   json structured; // the structuredContent object (success only)
-  std::string text;
+  std::string text; // on success, always dump_json(structured) (the reply relies on it)
   // 2026-07-28: the call needs input first ({"inputRequests":..., "requestState":...}).
   std::optional<json> input_required;
   // A JSON-RPC error instead of a result (e.g. -32021 when a required client capability is

@@ -102,9 +102,10 @@ struct Server {
   json call(const std::string &tool, json args) {
     mcp::Step step = session->handle(json{{"jsonrpc", "2.0"}, {"id", ++next}, {"method", "tools/call"},
                                           {"params", {{"name", tool}, {"arguments", std::move(args)}}}});
-    if (step.reply) {
-      REQUIRE(step.reply->contains("result"));
-      return (*step.reply)["result"];
+    if (step.has_reply()) { // answered at once (no upstream involved), as JSON or already serialized
+      json reply = step.reply ? *step.reply : *parse_json(*step.reply_text);
+      REQUIRE(reply.contains("result"));
+      return reply["result"];
     }
     auto done = std::async(std::launch::async, [&] { return step.job->run(); });
     // Guard: a create makes two requests but shares one deadline; allow scheduling slack.
