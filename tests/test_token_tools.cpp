@@ -300,6 +300,33 @@ TEST_CASE("the parent token's own scope bounds the ceiling, and the refusal name
   CHECK(h.api.calls() == std::vector<std::string>{"list", "create"});
 }
 
+TEST_CASE("get_token_ceiling: served again without rebuilding, rebuilt when the token list is read, audited each time") {
+  TempDir dir;
+  auto audit_log = audit::AuditLog::open(dir.path() + "/audit.jsonl");
+  auto hp = safety_harness({}, nullptr, audit_log->get());
+  Harness &h = *hp;
+  h.api.tokens[0] = token("parent0000000000000000001", {"analytics:read"}, {kA}, "dft_PAR...wxyz");
+  h.initialize();
+  json first = h.call("get_token_ceiling");
+  json second = h.call("get_token_ceiling");
+  CHECK(first["result"] == second["result"]);
+  CHECK(structured(second)["parentScope"]["state"] == "unknown");
+  // Reading the token list teaches the parent's scope: the next answer shows it.
+  structured(h.call("list_access_tokens"));
+  json after = structured(h.call("get_token_ceiling"));
+  CHECK(after["parentScope"]["state"] == "identified");
+  CHECK(after["permissions"] == json{"analytics:read"});
+  // ... and if the parent disappears from a later list, that shows too.
+  h.api.tokens.clear();
+  structured(h.call("list_access_tokens"));
+  CHECK(structured(h.call("get_token_ceiling"))["parentScope"]["state"] == "not-found");
+  std::ifstream in(dir.path() + "/audit.jsonl");
+  int ceiling_lines = 0;
+  for (std::string l; std::getline(in, l);)
+    ceiling_lines += json::parse(l)["tool"] == "get_token_ceiling";
+  CHECK(ceiling_lines == 4);
+}
+
 TEST_CASE("a parent token missing from the list leaves the configured ceiling in charge") {
   auto hp = safety_harness({});
   Harness &h = *hp;

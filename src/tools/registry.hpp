@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,8 @@ struct ToolResult {
   bool is_error = false;
   json structured; // the structuredContent object (success only)
   std::string text; // on success, always dump_json(structured) (the reply relies on it)
+  // Optional: `text` already as a JSON string literal, for a result served many times.
+  std::shared_ptr<const std::string> text_json;
   // 2026-07-28: the call needs input first ({"inputRequests":..., "requestState":...}).
   std::optional<json> input_required;
   // A JSON-RPC error instead of a result (e.g. -32021 when a required client capability is

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <ctime>
 #include <mutex>
 
@@ -153,6 +154,7 @@ public:
 
   void learn(const std::vector<model::AccessToken> &tokens) {
     std::lock_guard lock(mutex_);
+    ++scope_generation_; // what get_token_ceiling answered may have changed
     tokens_ = tokens;
     learned_ = std::chrono::steady_clock::now();
     auto it = std::find_if(tokens.begin(), tokens.end(),
@@ -616,7 +618,35 @@ public:
     ArgReader reader(args, {});
     if (!reader.ok())
       return invalid_arguments("get_token_ceiling", args, reader.problems(), ctx);
-    const policy::Ceiling &configured = *ctx.ceiling;
+    // The answer depends only on the client's ceiling and on what is known of the parent token
+    // (and on the quotas' counters, when quotas are set): without quotas, it is built and
+    // serialized once per ceiling until the next read of the token list.
+    bool cacheable = !options_.max_creates_per_hour && !options_.max_live_minted;
+    std::string cache_key;
+    std::uint64_t generation = 0;
+    if (cacheable) {
+      cache_key = ctx.ceiling->permissions.describe() + "\n" + ctx.ceiling->websites.describe();
+      std::lock_guard lock(mutex_);
+      generation = scope_generation_;
+      if (auto it = ceiling_cache_.find(cache_key); it != ceiling_cache_.end() && it->second.first == generation) {
+        ToolResult cached = it->second.second;
+        record(ctx, "get_token_ceiling", args, "allowed", "");
+        return cached;
+      }
+    }
+    ToolResult built = build_ceiling(*ctx.ceiling, ctx);
+    if (cacheable) {
+      built.text_json = std::make_shared<const std::string>(dump_json(json(built.text)));
+      std::lock_guard lock(mutex_);
+      if (ceiling_cache_.size() > 64) // clients are few; bound it anyway
+        ceiling_cache_.clear();
+      ceiling_cache_[cache_key] = {generation, built};
+    }
+    record(ctx, "get_token_ceiling", args, "allowed", "");
+    return built;
+  }
+
+  ToolResult build_ceiling(const policy::Ceiling &configured, ToolContext &ctx) {
     auto bound = parent_bound(configured);
     json view = ceiling_view(bound ? *bound : configured);
     view["configured"] = json{{"permissions", configured.permissions.names()},
@@ -650,7 +680,6 @@ public:
                               (options_.confirm == safety::ConfirmMode::Always ? "every create and revoke"
                                                                                : "any create that grants a :write "
                                                                                  "permission, * or all websites"));
-    record(ctx, "get_token_ceiling", args, "allowed", "");
     return ToolResult::success(std::move(view));
   }
 
@@ -671,6 +700,8 @@ private:
   ParentScopeView scope_;
   std::optional<std::vector<model::AccessToken>> tokens_;
   std::chrono::steady_clock::time_point learned_{};
+  std::uint64_t scope_generation_ = 0;
+  std::map<std::string, std::pair<std::uint64_t, ToolResult>> ceiling_cache_; // by ceiling
 };
 
 json ceiling_view(const policy::Ceiling &c) {
