@@ -219,10 +219,11 @@ std::vector<std::string> server_flags(const Sandbox &sb, const std::string &upst
           "--websites", join(sb.websites, ",")};
 }
 
-Spawn dfmcp_spec(const Settings &s, const Sandbox &sb, std::vector<std::string> extra = {},
-                 const std::string &upstream = "") {
+// The same flags and parent token for either server, after its own command.
+Spawn server_spec(std::vector<std::string> command, const Sandbox &sb, const std::vector<std::string> &extra,
+                  const std::string &upstream) {
   Spawn spec;
-  spec.argv = {s.server};
+  spec.argv = std::move(command);
   for (auto &f : server_flags(sb, upstream.empty() ? sb.base_url : upstream))
     spec.argv.push_back(f);
   for (auto &e : extra)
@@ -231,18 +232,17 @@ Spawn dfmcp_spec(const Settings &s, const Sandbox &sb, std::vector<std::string> 
   return spec;
 }
 
+Spawn dfmcp_spec(const Settings &s, const Sandbox &sb, std::vector<std::string> extra = {},
+                 const std::string &upstream = "") {
+  return server_spec({s.server}, sb, extra, upstream);
+}
+
 Spawn peer_spec(const Settings &s, const Sandbox &sb, std::vector<std::string> extra = {},
                 const std::string &upstream = "") {
-  Spawn spec;
-  spec.argv = {s.node, s.peer_js};
+  Spawn spec = server_spec({s.node, s.peer_js}, sb, extra, upstream);
   // Node reads these at start-up (NODE_EXTRA_CA_CERTS parses a whole CA bundle): a machine-wide
   // setting of the environment the driver runs in, not part of the peer.
   spec.env_remove = {"NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"};
-  for (auto &f : server_flags(sb, upstream.empty() ? sb.base_url : upstream))
-    spec.argv.push_back(f);
-  for (auto &e : extra)
-    spec.argv.push_back(e);
-  spec.env_extra = {{"DATAFAST_TOKEN", sb.token}};
   return spec;
 }
 

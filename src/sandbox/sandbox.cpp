@@ -67,6 +67,19 @@ std::string sample_list_body() {
   return scratch.handle("GET", "/access-tokens", authorization, "").body;
 }
 
+// Declares `full` as the body, sends half of it, then makes httplib drop the connection: the
+// client never gets a whole answer. (A body held in res.body would be sent whole instead.)
+void cut_mid_body(httplib::Response &res, std::string full) {
+  res.body.clear();
+  const std::size_t length = full.size(); // before `full` moves into the provider
+  res.set_content_provider(length, std::string(kJson),
+                           [full = std::move(full)](std::size_t offset, std::size_t, httplib::DataSink &sink) {
+                             if (offset == 0)
+                               sink.write(full.data(), full.size() / 2);
+                             return false;
+                           });
+}
+
 } // namespace
 
 struct Sandbox::Impl {
@@ -132,14 +145,7 @@ void Sandbox::Impl::serve(const httplib::Request &req, httplib::Response &res) {
     if (fault->kind == Fault::Kind::LoseAnswer) {
       serve_account(req, index, lock, res); // the change happens...
       log[index].status = 0;                // ...but the client never gets the whole answer
-      std::string full = res.body.empty() ? std::string(64, ' ') : res.body;
-      res.body.clear(); // httplib would send a body it holds instead of the provider's
-      res.set_content_provider(full.size(), std::string(kJson),
-                               [full](std::size_t offset, std::size_t, httplib::DataSink &sink) {
-                                 if (offset == 0)
-                                   sink.write(full.data(), full.size() / 2);
-                                 return false;
-                               });
+      cut_mid_body(res, res.body.empty() ? std::string(64, ' ') : res.body);
       return;
     }
     if (fault->kind != Fault::Kind::Delay) {
@@ -263,16 +269,8 @@ void Sandbox::Impl::serve_fault(const Fault &fault, std::size_t index,
 
   case Fault::Kind::Reset: {
     lock.unlock(); // status stays 0: the client never gets a whole answer
-    const std::string full = sample_list_body();
     res.status = 200;
-    // The declared length is the whole body; returning false after half of it makes httplib
-    // drop the connection mid-body.
-    res.set_content_provider(full.size(), std::string(kJson),
-                             [full](std::size_t offset, std::size_t, httplib::DataSink &sink) {
-                               if (offset == 0)
-                                 sink.write(full.data(), full.size() / 2);
-                               return false;
-                             });
+    cut_mid_body(res, sample_list_body());
     return;
   }
   }
