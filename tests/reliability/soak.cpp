@@ -355,10 +355,10 @@ int main(int argc, char **argv) {
   std::vector<std::thread> threads;
   const auto started = Clock::now();
   const ProcessStats at_start = process_stats(pid);
-  for (int i = 0; i < o.clients; ++i) {
+  for (int i = 0; i < o.clients; ++i) // all made first: a thread must not read the vector while it grows
     clients.push_back(std::make_unique<Client>(i, port, i % 2 == 1, totals));
-    threads.emplace_back([&, i] { clients[static_cast<std::size_t>(i)]->run(stop); });
-  }
+  for (auto &client : clients)
+    threads.emplace_back([&stop, c = client.get()] { c->run(stop); });
 
   // Samples every second; the warm-up is the first fifth of the run (at least 5 s).
   const auto warm_up = std::max(std::chrono::seconds(5), std::chrono::seconds(o.seconds / 5));
