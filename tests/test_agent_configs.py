@@ -18,27 +18,26 @@ usage: test_agent_configs.py SOURCE_DIR BINARY
 import json
 import os
 import pathlib
-import queue
 import re
 import secrets
 import shlex
 import subprocess
 import sys
 import tempfile
-import threading
 import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import yaml
+import child_lines
 
 SRC = pathlib.Path(sys.argv[1]).resolve()
 BINARY = str(pathlib.Path(sys.argv[2]).resolve())
 ROOT = SRC / "agent-configs"
 PLACEHOLDER_BINARY = "/usr/local/bin/datafast-mcp"
 LITERAL_TOKEN = re.compile(r"dft_[A-Za-z0-9_-]{6,}")
-GUARD = 30  # seconds: a guard against a hung child, never a synchronisation delay
+GUARD = child_lines.GUARD
 TOOLS = {"list_access_tokens", "create_access_token", "revoke_access_token", "get_token_ceiling"}
 
 failures = []
@@ -374,26 +373,8 @@ SERVER_CONFIGS = re.compile(r"ceilings/[^/]+\.json|http-shared-service\.json")
 
 # ---- children ----------------------------------------------------------------------------------
 
-def line_reader(stream):
-    """A queue of the stream's lines (None at EOF), filled by a daemon thread."""
-    q = queue.Queue()
-
-    def pump():
-        for line in iter(stream.readline, ""):
-            q.put(line)
-        q.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return q
-
-
 def next_line(q, what):
-    try:
-        line = q.get(timeout=GUARD)
-    except queue.Empty:
-        raise Problem(f"no answer to {what} within {GUARD}s")
-    expect(line is not None, f"the server closed its output before answering {what}")
-    return line
+    return child_lines.next_line(q, what, Problem)
 
 
 def base_env():
@@ -408,7 +389,7 @@ def run_stdio(e, upstream):
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([BINARY] + e.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=err, text=True, env=env)
-        out = line_reader(proc.stdout)
+        out = child_lines.line_reader(proc.stdout)
         try:
             def send(msg):
                 proc.stdin.write(json.dumps(msg) + "\n")
@@ -461,7 +442,7 @@ def start_sandbox(tmp):
     ca, tok = tmp / "sandbox-ca.pem", tmp / "sandbox-token"
     proc = subprocess.Popen([BINARY, "sandbox", "--ca-out", str(ca), "--token-out", str(tok)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=base_env())
-    info = json.loads(next_line(line_reader(proc.stdout), "sandbox start"))
+    info = json.loads(next_line(child_lines.line_reader(proc.stdout), "sandbox start"))
     return proc, info, tok.read_text().strip()
 
 
@@ -474,7 +455,7 @@ def start_http_server(upstream):
                              "--permissions", "analytics:read,websites:read", "--websites", "*"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, env=env)
-    err = line_reader(proc.stderr)
+    err = child_lines.line_reader(proc.stderr)
     seen = []
     while True:
         line = next_line(err, "the HTTP server's start")

@@ -16,18 +16,16 @@ usage: test_packaging.py SOURCE_DIR BINARY
 import json
 import os
 import pathlib
-import queue
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 
 from jsonschema import Draft7Validator, FormatChecker
+from child_lines import GUARD, line_reader, next_line
 
 SRC = pathlib.Path(sys.argv[1]).resolve()
 BINARY = str(pathlib.Path(sys.argv[2]).resolve())
-GUARD = 30  # seconds; a guard against a hung child, never a synchronisation delay
 failures = []
 passed = 0
 
@@ -48,28 +46,6 @@ def validate(name, doc, schema_path):
                     key=lambda e: list(e.path))
     check(f"{name} against {pathlib.Path(schema_path).name}", not errors,
           "; ".join(f"/{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5]))
-
-
-def lines_of(stream):
-    q = queue.Queue()
-
-    def pump():
-        for line in iter(stream.readline, ""):
-            q.put(line)
-        q.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return q
-
-
-def next_line(q, what):
-    try:
-        line = q.get(timeout=GUARD)
-    except queue.Empty:
-        raise RuntimeError(f"no answer to {what} within {GUARD}s")
-    if line is None:
-        raise RuntimeError(f"output closed before {what}")
-    return line
 
 
 manifest = json.loads((SRC / "packaging/mcpb/manifest.json").read_text())
@@ -111,7 +87,7 @@ with tempfile.TemporaryDirectory(prefix="dfmcp-packaging-") as tmp:
     sandbox = subprocess.Popen([BINARY, "sandbox", "--ca-out", f"{tmp}/ca.pem", "--token-out", f"{tmp}/token"],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=base)
     try:
-        info = json.loads(next_line(lines_of(sandbox.stdout), "sandbox start"))
+        info = json.loads(next_line(line_reader(sandbox.stdout), "sandbox start"))
         values = {k: str(v.get("default", "")) for k, v in manifest["user_config"].items()}
         values["datafast_token"] = pathlib.Path(f"{tmp}/token").read_text().strip()
 
@@ -124,7 +100,7 @@ with tempfile.TemporaryDirectory(prefix="dfmcp-packaging-") as tmp:
         argv = [fill(mcp_config["command"])] + [fill(a) for a in mcp_config["args"]]
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=env)
-        out, err = lines_of(proc.stdout), lines_of(proc.stderr)
+        out, err = line_reader(proc.stdout), line_reader(proc.stderr)
         try:
             proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
                 "protocolVersion": "2025-11-25", "capabilities": {},

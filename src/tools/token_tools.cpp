@@ -358,12 +358,7 @@ public:
         c.instead = ask();
         return c;
       }
-      if (!safety::confirmed(*answer)) {
-        c.instead = not_allowed(tool, args, "", "the user did not confirm (" + why + ")", outcome, ctx);
-        return c;
-      }
-      c.go = true;
-      return c;
+      return decide(*answer, tool, args, why, outcome, ctx);
     }
     if (!ctx.elicit) {
       c.instead = not_allowed(tool, args, "",
@@ -379,7 +374,14 @@ public:
       c.instead = not_allowed(tool, args, "", "the user could not be asked: " + answer.error(), outcome, ctx);
       return c;
     }
-    if (!safety::confirmed(*answer)) {
+    return decide(*answer, tool, args, why, outcome, ctx);
+  }
+
+  // The user's answer, however it came (elicitation, or inputResponses under 2026-07-28).
+  Confirmation decide(const json &answer, const std::string &tool, const json &args, const std::string &why,
+                      std::string_view outcome, ToolContext &ctx) {
+    Confirmation c;
+    if (!safety::confirmed(answer)) {
       c.instead = not_allowed(tool, args, "", "the user did not confirm (" + why + ")", outcome, ctx);
       return c;
     }
