@@ -48,28 +48,27 @@ std::string scrub_secrets(std::string_view text) {
   };
   std::string out;
   out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
+  std::size_t copied = 0; // text[0, copied) is in out
+  // Both prefixes begin with "df": only there can a key start (this runs on every log line).
+  for (std::size_t i = text.find("df"); i != std::string_view::npos; i = text.find("df", i)) {
     std::size_t prefix_len = 0;
     if (text.compare(i, 4, "dft_") == 0)
       prefix_len = 4;
     else if (text.compare(i, 3, "df_") == 0)
       prefix_len = 3;
-    if (prefix_len != 0) {
-      std::size_t j = i + prefix_len;
-      while (j < text.size() && is_key_char(text[j]))
-        ++j;
-      // Six or more key characters: a key, not a displayKey (dft_ab1...) or the bare word "dft_".
-      if (j - (i + prefix_len) >= 6) {
-        out.append(text.substr(i, prefix_len));
-        out.append("[redacted]");
-        i = j;
-        continue;
-      }
+    std::size_t j = i + prefix_len;
+    while (prefix_len != 0 && j < text.size() && is_key_char(text[j]))
+      ++j;
+    // Six or more key characters: a key, not a displayKey (dft_ab1...) or the bare word "dft_".
+    if (prefix_len != 0 && j - (i + prefix_len) >= 6) {
+      out.append(text.substr(copied, i + prefix_len - copied));
+      out.append("[redacted]");
+      i = copied = j;
+      continue;
     }
-    out.push_back(text[i]);
     ++i;
   }
+  out.append(text.substr(copied));
   return out;
 }
 
