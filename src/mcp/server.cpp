@@ -65,7 +65,7 @@ std::optional<std::string> Server::call_result_text(const tools::ToolResult &r, 
     out += ",\"resultType\":\"complete\"";
   if (!r.is_error) {
     out += ",\"structuredContent\":";
-    out += r.text; // ToolResult::success made it: dump_json(structured)
+    out += r.text; // ToolResult::success made it: the structured content, serialized
   }
   out += '}';
   return out;

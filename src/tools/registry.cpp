@@ -7,7 +7,6 @@ namespace dfmcp::tools {
 ToolResult ToolResult::success(json structured) {
   ToolResult r;
   r.text = dump_json(structured);
-  r.structured = std::move(structured);
   return r;
 }
 
@@ -26,7 +25,7 @@ json ToolResult::to_json() const {
   }
   json out{{"content", json::array({json{{"type", "text"}, {"text", text}}})}, {"isError", is_error}};
   if (!is_error)
-    out["structuredContent"] = structured;
+    out["structuredContent"] = json::parse(text);
   return out;
 }
 

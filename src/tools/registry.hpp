@@ -39,8 +39,9 @@ struct ToolContext {
 
 struct ToolResult {
   bool is_error = false;
-  json structured; // the structuredContent object (success only)
-  std::string text; // on success, always dump_json(structured) (the reply relies on it)
+  // On success, the structuredContent object serialized (the reply's text block carries the same
+  // JSON); on failure, the message. Only the text is kept: replies are written from it.
+  std::string text;
   // Optional: `text` already as a JSON string literal, for a result served many times.
   std::shared_ptr<const std::string> text_json;
   // 2026-07-28: the call needs input first ({"inputRequests":..., "requestState":...}).
