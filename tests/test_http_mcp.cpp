@@ -15,8 +15,12 @@ namespace {
 const std::string kMainToken = "main-token-0123456789abcdef";
 const std::string kReaderToken = "reader-token-0123456789abcdef";
 
+policy::Ceiling default_ceiling() {
+  return make_test_ceiling({"analytics:read", "websites:read"}, std::vector<std::string>{"site1", "site2"});
+}
+
 struct Endpoint {
-  Harness harness{make_test_ceiling({"analytics:read", "websites:read"}, std::vector<std::string>{"site1", "site2"})};
+  Harness harness;
   policy::Ceiling reader_ceiling = make_test_ceiling({"analytics:read"}, std::vector<std::string>{"site1"});
   std::unique_ptr<transport::McpHttpEndpoint> endpoint;
   std::unique_ptr<http::Server> server;
@@ -24,7 +28,9 @@ struct Endpoint {
   int port = 0;
 
   explicit Endpoint(bool auth = true, std::vector<std::string> origins = {}, std::size_t max_sessions = 100,
-                    std::size_t max_body = 1 << 20) {
+                    std::size_t max_body = 1 << 20, policy::Ceiling ceiling = default_ceiling(),
+                    tools::BrokerOptions broker = {})
+      : harness(std::move(ceiling), Secret("dft_PARENTkey000000000000000wxyz"), std::move(broker)) {
     http::ServerOptions so;
     so.limits.max_body_bytes = max_body;
     server = std::make_unique<http::Server>(so, [this](const http::Request &r, CancelToken &c, http::ResponseStream &st) {
@@ -369,6 +375,33 @@ TEST_CASE("2026-07-28 requests still need the bearer token and their client's ce
   h["Authorization"] = "Bearer " + kReaderToken;
   RawResponse r = e.post(call, h);
   CHECK(json::parse(r.body)["result"]["structuredContent"]["permissions"] == json{"analytics:read"});
+}
+
+TEST_CASE("2026-07-28: a create that needs a confirmation the client cannot give is -32021 with status 400") {
+  tools::BrokerOptions o;
+  o.confirm = safety::ConfirmMode::Writes;
+  Endpoint e(true, {}, 100, 1 << 20, make_test_ceiling({"*"}, std::vector<std::string>{"site1"}), o);
+  json call = rpc(30, "tools/call",
+                  {{"name", "create_access_token"},
+                   {"arguments", {{"name", "ops"}, {"permissions", {"funnels:write"}}}},
+                   {"_meta", modern_meta()}}); // no elicitation capability declared
+  RawResponse r = e.post(call, modern_headers(e, "tools/call", "create_access_token"));
+  CHECK(r.status == 400);
+  json body = json::parse(r.body);
+  CHECK(body["id"] == 30);
+  CHECK(body["error"]["code"] == -32021);
+  CHECK(body["error"]["data"]["requiredCapabilities"].contains("elicitation"));
+  auto calls = e.harness.api.calls();
+  CHECK(std::count(calls.begin(), calls.end(), "create") == 0); // nothing was minted
+
+  // The same call with nothing to confirm is an ordinary 200 result.
+  json plain = rpc(31, "tools/call",
+                   {{"name", "create_access_token"},
+                    {"arguments", {{"name", "reader"}, {"permissions", {"analytics:read"}}}},
+                    {"_meta", modern_meta()}});
+  RawResponse ok = e.post(plain, modern_headers(e, "tools/call", "create_access_token"));
+  CHECK(ok.status == 200);
+  CHECK(json::parse(ok.body)["result"]["isError"] == false);
 }
 
 }

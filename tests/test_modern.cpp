@@ -110,7 +110,7 @@ TEST_CASE("tools/call: results are stamped - tool errors stay results - an unkno
 
   mcp::Step refused = step(h, "tools/call", {{"name", "create_access_token"}, {"arguments", {{"name", "x"}, {"permissions", {"*"}}}}, {"_meta", meta()}});
   REQUIRE(refused.job.has_value());
-  auto reply = refused.job->run();
+  auto reply = run_job(*refused.job);
   REQUIRE(reply.has_value());
   CHECK((*reply)["result"]["isError"] == true);
   CHECK((*reply)["result"]["resultType"] == "complete");
@@ -127,7 +127,7 @@ TEST_CASE("log messages go to the client only for a request that set logLevel") 
   auto run = [&](json m) {
     mcp::Step s = step(h, "tools/call", {{"name", "create_access_token"}, {"arguments", args}, {"_meta", m}});
     REQUIRE(s.job.has_value());
-    s.job->run();
+    run_job(*s.job);
   };
   run(meta());
   CHECK(h.notifications.empty());

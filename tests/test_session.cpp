@@ -119,7 +119,7 @@ TEST_CASE("a tool call that waits on DataFast becomes a job - ping is answered m
   CHECK_FALSE(call.reply.has_value());
   CHECK(h.session->in_flight() == 1);
   CHECK(h.request("ping")["result"] == json::object());
-  auto reply = call.job->run();
+  auto reply = run_job(*call.job);
   REQUIRE(reply.has_value());
   CHECK((*reply)["id"] == 7);
   CHECK(h.session->in_flight() == 0);
@@ -134,7 +134,7 @@ TEST_CASE("a cancelled call sends no reply - unknown cancellations are ignored")
   h.send({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 12345}}}});
   h.send({{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"},
           {"params", {{"requestId", "req-1"}, {"reason", "user stopped"}}}});
-  CHECK_FALSE(call.job->run().has_value());
+  CHECK_FALSE(run_job(*call.job).has_value());
   CHECK(h.session->in_flight() == 0);
 }
 
@@ -147,7 +147,7 @@ TEST_CASE("an id already in flight is refused") {
   mcp::Step second = h.session->handle(msg);
   REQUIRE(second.reply.has_value());
   CHECK(error_code(*second.reply) == -32600);
-  first.job->run();
+  run_job(*first.job);
 }
 
 }

@@ -225,7 +225,7 @@ TEST_CASE("a create cancelled after DataFast minted the token revokes it again a
                                                       {"arguments", {{"name", "x"}, {"permissions", {"analytics:read"}}}}}}});
   REQUIRE(step.job.has_value());
   h.session->cancel(5); // arrives while the POST is on its way (the fake ignores cancellation)
-  CHECK_FALSE(step.job->run().has_value());
+  CHECK_FALSE(run_job(*step.job).has_value());
   auto calls = h.api.calls();
   REQUIRE(calls.size() == 3);
   CHECK(calls[0] == "list");
@@ -488,7 +488,7 @@ TEST_CASE("confirm writes over the legacy protocol: elicitation/create, then yes
         tool_call(50, "create_access_token", json{{"name", "ops"}, {"permissions", {"funnels:write"}}}));
     REQUIRE(step.job.has_value());
     std::optional<json> reply;
-    std::thread worker([&] { reply = step.job->run(); });
+    std::thread worker([&] { reply = run_job(*step.job); });
     json ask = h.wait_for([](const json &m) { return m.value("method", "") == "elicitation/create"; });
     REQUIRE(ask.is_object());
     CHECK(ask["params"]["mode"] == "form");
@@ -513,7 +513,7 @@ TEST_CASE("a confirmation pending when the call is cancelled mints nothing, even
       tool_call(52, "create_access_token", json{{"name", "ops"}, {"permissions", {"funnels:write"}}}));
   REQUIRE(real.job.has_value());
   std::optional<json> reply;
-  std::thread worker([&] { reply = real.job->run(); });
+  std::thread worker([&] { reply = run_job(*real.job); });
   json ask = h.wait_for([](const json &m) { return m.value("method", "") == "elicitation/create"; });
   REQUIRE(ask.is_object());
   h.session->cancel(52);
@@ -537,7 +537,7 @@ TEST_CASE("confirm writes under 2026-07-28: input_required, a sealed requestStat
       params[k] = v;
     mcp::Step s = h.session->handle(json{{"jsonrpc", "2.0"}, {"id", ++h.next_id}, {"method", "tools/call"}, {"params", params}});
     REQUIRE(s.job.has_value());
-    return *s.job->run();
+    return *run_job(*s.job);
   };
   json first = call(json::object(), modern_meta(caps));
   REQUIRE(first["result"]["resultType"] == "input_required");

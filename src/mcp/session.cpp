@@ -279,23 +279,42 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
   auto notify = [this, log_threshold](std::string_view level, const json &data) {
     log_to_client(level, data, log_threshold);
   };
-  // The reply for a tool result: a CallToolResult (stamped for 2026-07-28), an input_required
-  // result, or a JSON-RPC error the tool asked for.
-  auto reply_for = [id, modern](const tools::ToolResult &r) {
-    if (r.protocol_error)
-      return make_error(id, r.protocol_error->code, r.protocol_error->message,
-                        r.protocol_error->data.is_null() ? std::nullopt : std::optional<json>(r.protocol_error->data));
+  // The reply for a tool result, serialized: a CallToolResult (stamped for 2026-07-28), an
+  // input_required result, or a JSON-RPC error the tool asked for. Plain results are written
+  // straight from the text the tool made (no JSON tree for the reply, no second serialization).
+  auto reply_for = [modern](const json &reply_id, const tools::ToolResult &r) {
+    JobReply out;
+    if (auto text = Server::call_result_text(r, modern)) {
+      out.text = make_result_text(reply_id, *text);
+      return out;
+    }
+    if (r.protocol_error) {
+      out.http_status = r.protocol_error->http_status;
+      out.text = dump_json(make_error(reply_id, r.protocol_error->code, r.protocol_error->message,
+                                      r.protocol_error->data.is_null() ? std::nullopt
+                                                                       : std::optional<json>(r.protocol_error->data)));
+      return out;
+    }
     json result = r.to_json();
     if (modern)
       Server::stamp_modern(result);
-    return make_result(id, std::move(result));
+    out.text = dump_json(make_result(reply_id, std::move(result)));
+    return out;
   };
   // Legacy clients can be asked (elicitation/create) when they declared form elicitation and
   // negotiated 2025-06-18 or later; 2025-06-18 knows no "mode".
   bool can_elicit = !modern && version_ >= "2025-06-18" && safety::allows_form_elicitation(client_capabilities);
   bool with_mode = version_ >= "2025-11-25";
-  auto make_context = [this, notify, modern, client_capabilities, params, can_elicit,
-                       with_mode](CancelToken *cancel) {
+  json input_responses;
+  std::string request_state;
+  if (modern) {
+    input_responses = params.value("inputResponses", json(nullptr));
+    if (params.contains("requestState") && params["requestState"].is_string())
+      request_state = params["requestState"].get<std::string>();
+  }
+  auto make_context = [this, notify = std::move(notify), modern, client_capabilities = std::move(client_capabilities),
+                       input_responses = std::move(input_responses), request_state = std::move(request_state),
+                       can_elicit, with_mode](CancelToken *cancel) {
     tools::ToolContext ctx;
     ctx.ceiling = &ceiling_;
     ctx.cancel = cancel;
@@ -305,9 +324,8 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
     ctx.modern = modern;
     ctx.client_capabilities = client_capabilities;
     if (modern) {
-      ctx.input_responses = params.value("inputResponses", json(nullptr));
-      if (params.contains("requestState") && params["requestState"].is_string())
-        ctx.request_state = params["requestState"].get<std::string>();
+      ctx.input_responses = input_responses;
+      ctx.request_state = request_state;
     } else if (can_elicit) {
       ctx.elicit = [this, cancel, with_mode](const json &request) {
         json p = request;
@@ -321,12 +339,11 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
   if (!tool->calls_upstream) {
     tools::ToolContext ctx = make_context(nullptr);
     tools::ToolResult r = tool->handler(arguments, ctx);
-    if (auto text = Server::call_result_text(r, modern)) {
-      Step step;
-      step.reply_text = make_result_text(id, *text);
-      return step;
-    }
-    return {reply_for(r), std::nullopt};
+    Step step;
+    JobReply reply = reply_for(id, r);
+    step.reply_text = std::move(reply.text);
+    step.http_status = reply.http_status;
+    return step;
   }
 
   auto cancel = std::make_shared<CancelToken>();
@@ -347,15 +364,15 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
   }
   Job job;
   job.id = id;
-  job.run = [this, tool, arguments = std::move(arguments), cancel, key, id, make_context,
-             reply_for]() -> std::optional<json> {
+  job.run = [this, tool, arguments = std::move(arguments), cancel, key = std::move(key), id,
+             make_context = std::move(make_context), reply_for]() -> std::optional<JobReply> {
     tools::ToolContext ctx = make_context(cancel.get());
-    json reply;
+    JobReply reply;
     try {
-      reply = reply_for(tool->handler(arguments, ctx));
+      reply = reply_for(id, tool->handler(arguments, ctx));
     } catch (const std::exception &e) {
       spdlog::error("internal error in {}: {}", tool->name(), scrub_secrets(e.what()));
-      reply = make_error(id, code::kInternalError, "internal error");
+      reply = {dump_json(make_error(id, code::kInternalError, "internal error")), 200};
     }
     std::lock_guard lock(mutex_);
     in_flight_.erase(key);

@@ -22,10 +22,16 @@
 
 namespace dfmcp::mcp {
 
+// A tool call's reply, serialized on the thread that ran the call.
+struct JobReply {
+  std::string text;      // the JSON-RPC response
+  int http_status = 200; // for HTTP: 400 for a missing client capability (2026-07-28)
+};
+
 struct Job {
   json id;
   // Runs the tool; returns the reply, or nullopt when the request was cancelled (no reply then).
-  std::function<std::optional<json>()> run;
+  std::function<std::optional<JobReply>()> run;
 };
 
 struct Step {

@@ -37,7 +37,13 @@ const std::vector<http::Header> kSseHeaders = {{"Content-Type", "text/event-stre
                                                {"Cache-Control", "no-cache, no-transform"},
                                                {"X-Accel-Buffering", "no"}};
 
-std::string sse_event(const json &message) { return "event: message\ndata: " + dump_json(message) + "\n\n"; }
+std::string sse_event_text(std::string_view message) {
+  std::string out = "event: message\ndata: ";
+  out += message;
+  out += "\n\n";
+  return out;
+}
+std::string sse_event(const json &message) { return sse_event_text(dump_json(message)); }
 
 http::Response json_response(int status, std::string body) {
   http::Response r;
@@ -228,22 +234,25 @@ struct McpHttpEndpoint::Impl {
       box.cors = {{"Access-Control-Allow-Origin", *origin}, {"Vary", "Origin"},
                   {"Access-Control-Expose-Headers", "Mcp-Session-Id"}};
     t_outbox = &box;
-    std::optional<json> reply = std::move(step.reply);
+    std::optional<std::string> reply;
+    if (step.reply)
+      reply = dump_json(*step.reply);
     int status = step.http_status;
     if (step.job) {
       json id = step.job->id;
       if (!disconnect.set_hook([&session, id](bool) { session.cancel(id); }))
         session.cancel(id); // the client left before the call started
-      reply = step.job->run();
+      if (auto done = step.job->run()) {
+        reply = std::move(done->text);
+        status = done->http_status; // 400 for a missing client capability (2026-07-28)
+      }
       disconnect.clear_hook();
-      if (reply && reply->contains("error") && (*reply)["error"].value("code", 0) == -32021)
-        status = 400; // a missing client capability travels with 400 (2026-07-28)
     }
     t_outbox = nullptr;
     if (box.begun) { // the head went out already: the reply (if any) is the last event
       http::Response r;
       if (reply)
-        r.body = sse_event(*reply);
+        r.body = sse_event_text(*reply);
       return r;
     }
     if (!reply) { // cancelled: no reply is sent for it
@@ -251,7 +260,7 @@ struct McpHttpEndpoint::Impl {
       r.status = 202;
       return r;
     }
-    return json_response(status, *reply);
+    return json_response(status, std::move(*reply));
   }
 
   // --- the protocol -------------------------------------------------------------------------

@@ -124,7 +124,7 @@ private:
         ++active_;
       }
       if (auto reply = job.run())
-        writer_.write(*reply);
+        writer_.write_line(std::move(reply->text));
       std::lock_guard lock(mutex_);
       if (--active_ == 0 && queue_.empty()) {
         std::uint64_t one = 1;

@@ -3,6 +3,7 @@
 // must keep serving, and no POST may ever be sent twice.
 #include "mcp/session.hpp"
 #include "sandbox/sandbox.hpp"
+#include "support/rpc.hpp"
 #include "support/sandbox_client.hpp"
 #include "tools/token_tools.hpp"
 
@@ -107,7 +108,7 @@ struct Server {
       REQUIRE(reply.contains("result"));
       return reply["result"];
     }
-    auto done = std::async(std::launch::async, [&] { return step.job->run(); });
+    auto done = std::async(std::launch::async, [&] { return run_job(*step.job); });
     // Guard: a create makes two requests but shares one deadline; allow scheduling slack.
     REQUIRE_MESSAGE(done.wait_for(kTimeout + std::chrono::milliseconds(2500)) == std::future_status::ready,
                     tool << " did not end within its deadline");

@@ -33,6 +33,14 @@ inline json reply_of(const mcp::Step &step) {
   return step.reply ? *step.reply : json(nullptr);
 }
 
+// Runs a tool call's job; its reply as JSON, or nullopt when it sends none (cancelled).
+inline std::optional<json> run_job(mcp::Job &job) {
+  auto reply = job.run();
+  if (!reply)
+    return std::nullopt;
+  return json::parse(reply->text);
+}
+
 struct Harness {
   FakeAccountApi api;
   tools::ToolRegistry registry;
@@ -76,7 +84,7 @@ struct Harness {
     mcp::Step step = session->handle(message);
     if (step.job) {
       REQUIRE_FALSE(step.has_reply());
-      auto reply = step.job->run();
+      auto reply = run_job(*step.job);
       return reply ? *reply : json(nullptr);
     }
     return reply_of(step);
