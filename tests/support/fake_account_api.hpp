@@ -4,6 +4,7 @@
 
 #include "upstream/account_api.hpp"
 
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@ class FakeAccountApi final : public upstream::AccountApi {
 public:
   std::vector<model::AccessToken> tokens;
   std::optional<upstream::UpstreamError> fail_with; // every call fails with this when set
+  // Runs at the start of every call, outside the lock (a test holds calls here to keep them in
+  // flight). Set it before any call is made.
+  std::function<void()> on_call;
 
   std::vector<std::string> calls() const {
     std::lock_guard lock(mutex_);
@@ -27,6 +31,8 @@ public:
   std::chrono::milliseconds timeout() const override { return std::chrono::seconds(5); }
 
   Expected<std::vector<model::AccessToken>, upstream::UpstreamError> list(CancelToken *, upstream::Deadline) override {
+    if (on_call)
+      on_call();
     std::lock_guard lock(mutex_);
     calls_.push_back("list");
     if (fail_with)
@@ -36,6 +42,8 @@ public:
 
   Expected<model::CreatedToken, upstream::UpstreamError> create(const policy::CreatePlan &plan, CancelToken *,
                                                                 upstream::Deadline) override {
+    if (on_call)
+      on_call();
     std::lock_guard lock(mutex_);
     calls_.push_back("create");
     if (fail_with)
@@ -53,6 +61,8 @@ public:
   }
 
   Expected<Ok, upstream::UpstreamError> revoke(const std::string &id, CancelToken *, upstream::Deadline) override {
+    if (on_call)
+      on_call();
     std::lock_guard lock(mutex_);
     calls_.push_back("revoke " + id);
     if (fail_with)
