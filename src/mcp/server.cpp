@@ -24,13 +24,27 @@ bool is_supported_version(std::string_view version) {
 }
 
 Server::Server(const tools::ToolRegistry &tools, policy::Ceiling ceiling)
-    : tools_(tools), ceiling_(std::move(ceiling)) {
-  modern_tools_list_ = tools_.list_result();
-  modern_tools_list_["ttlMs"] = kToolsListTtlMs;
-  modern_tools_list_["cacheScope"] = "public"; // the same for every caller
-  stamp_modern(modern_tools_list_);
-  tools_list_text_ = dump_json(tools_.list_result());
-  modern_tools_list_text_ = dump_json(modern_tools_list_);
+    : tools_(tools), ceiling_(std::move(ceiling)) {}
+
+void Server::build_tools_lists() const {
+  std::call_once(lists_once_, [this] {
+    json modern = tools_.list_result();
+    modern["ttlMs"] = kToolsListTtlMs;
+    modern["cacheScope"] = "public"; // the same for every caller
+    stamp_modern(modern);
+    tools_list_text_ = dump_json(tools_.list_result());
+    modern_tools_list_text_ = dump_json(modern);
+  });
+}
+
+const std::string &Server::tools_list_text() const {
+  build_tools_lists();
+  return tools_list_text_;
+}
+
+const std::string &Server::modern_tools_list_text() const {
+  build_tools_lists();
+  return modern_tools_list_text_;
 }
 
 void Server::stamp_modern(json &result) {

@@ -7,6 +7,7 @@
 #include "util/json_input.hpp"
 
 #include <array>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -28,10 +29,10 @@ public:
   // 2026-07-28 results: server/discover, tools/list (with caching hints), and the stamp every
   // modern result carries (resultType, serverInfo in _meta).
   json discover_result() const;
-  const json &modern_tools_list() const { return modern_tools_list_; }
-  // Both tools/list results serialized once: they change only with the binary.
-  const std::string &tools_list_text() const { return tools_list_text_; }
-  const std::string &modern_tools_list_text() const { return modern_tools_list_text_; }
+  // Both tools/list results, serialized once, on first use (thread-safe): they change only with
+  // the binary, and start-up (the initialize reply) does not need them.
+  const std::string &tools_list_text() const;
+  const std::string &modern_tools_list_text() const;
   static void stamp_modern(json &result);
   // A plain CallToolResult (not input_required, not a protocol error) serialized directly, with
   // the structured content dumped once (it is the text already): byte for byte what dumping
@@ -41,9 +42,10 @@ public:
 private:
   const tools::ToolRegistry &tools_;
   policy::Ceiling ceiling_;
-  json modern_tools_list_;
-  std::string tools_list_text_;
-  std::string modern_tools_list_text_;
+  void build_tools_lists() const;
+  mutable std::once_flag lists_once_;
+  mutable std::string tools_list_text_;
+  mutable std::string modern_tools_list_text_;
 };
 
 } // namespace dfmcp::mcp

@@ -371,13 +371,13 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
     try {
       reply = reply_for(id, tool->handler(arguments, ctx));
     } catch (const std::exception &e) {
-      spdlog::error("internal error in {}: {}", tool->name(), scrub_secrets(e.what()));
+      spdlog::error("internal error in {}: {}", tool->name, scrub_secrets(e.what()));
       reply = {dump_json(make_error(id, code::kInternalError, "internal error")), 200};
     }
     std::lock_guard lock(mutex_);
     in_flight_.erase(key);
     if (cancel->cancelled()) {
-      spdlog::info("{}: {} request {} was cancelled; no reply sent", client_, tool->name(), key);
+      spdlog::info("{}: {} request {} was cancelled; no reply sent", client_, tool->name, key);
       return std::nullopt;
     }
     return reply;

@@ -30,13 +30,23 @@ json ToolResult::to_json() const {
 }
 
 void ToolRegistry::add(Tool tool) {
-  std::string name = tool.name();
+  std::string name = tool.name;
   if (!tools_.emplace(name, std::move(tool)).second)
     throw std::logic_error("tool registered twice: " + name);
-  json list = json::array();
-  for (const auto &[n, t] : tools_) // std::map: deterministic order by name
-    list.push_back(t.definition);
-  list_result_ = json{{"tools", std::move(list)}};
+}
+
+const json &ToolRegistry::list_result() const {
+  std::call_once(list_once_, [this] {
+    json list = json::array();
+    for (const auto &[name, tool] : tools_) { // std::map: deterministic order by name
+      json definition = tool.define();
+      if (definition.value("name", "") != name)
+        throw std::logic_error("tool " + name + ": its definition names '" + definition.value("name", "") + "'");
+      list.push_back(std::move(definition));
+    }
+    list_result_ = json{{"tools", std::move(list)}};
+  });
+  return list_result_;
 }
 
 const Tool *ToolRegistry::find(std::string_view name) const {

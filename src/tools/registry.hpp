@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,23 +65,27 @@ struct ToolResult {
 };
 
 struct Tool {
-  json definition;           // the tools/list entry
-  bool calls_upstream = true; // runs off the reading thread (it may wait on DataFast)
+  std::string name;
+  // Makes the tools/list entry (from the schemas built into the binary). Called once, when the
+  // list is first needed, not at start-up: answering initialize does not need it.
+  std::function<json()> define;
+  bool calls_upstream = true; // may wait on DataFast (stdio and HTTP run it off the parsing path)
   std::function<ToolResult(const json &arguments, ToolContext &context)> handler;
-  std::string name() const { return definition.at("name").get<std::string>(); }
 };
 
 class ToolRegistry {
 public:
+  // Every tool is added before the registry is shared between threads.
   void add(Tool tool);
   const Tool *find(std::string_view name) const;
   std::vector<std::string> names() const;
-  // The tools/list result, built once: {"tools":[...]} in a stable order.
-  const json &list_result() const { return list_result_; }
+  // The tools/list result, built on first use (thread-safe): {"tools":[...]} in a stable order.
+  const json &list_result() const;
 
 private:
   std::map<std::string, Tool, std::less<>> tools_;
-  json list_result_ = json{{"tools", json::array()}};
+  mutable std::once_flag list_once_;
+  mutable json list_result_;
 };
 
 } // namespace dfmcp::tools
