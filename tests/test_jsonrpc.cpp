@@ -86,6 +86,25 @@ TEST_CASE("deeply nested JSON is refused quickly instead of exhausting the stack
   CHECK(r["error"]["message"].get<std::string>().find("nested deeper than 64") != std::string::npos);
 }
 
+TEST_CASE("quote_json_string gives dump_json's bytes for every byte value, UTF-8 and broken UTF-8") {
+  std::string all_ascii;
+  for (int c = 0; c < 0x80; ++c)
+    all_ascii += static_cast<char>(c);
+  CHECK(quote_json_string(all_ascii) == dump_json(json(all_ascii)));
+  CHECK(quote_json_string("") == "\"\"");
+  CHECK(quote_json_string(R"({"a":"b\"c\\d"})") == R"("{\"a\":\"b\\\"c\\\\d\"}")");
+  const std::string_view pieces[] = {"a", "\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xC3\xA9", "\xE2\x80\xA6",
+                                     "\xF0\x9F\x94\x91", "\xC3", "\xFF", "{\"k\":[1,2]}", " ", "\t"};
+  std::uint32_t state = 99;
+  auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  for (int n = 0; n < 5000; ++n) {
+    std::string text;
+    for (int k = static_cast<int>(next() >> 28); k > 0; --k)
+      text += pieces[(next() >> 16) % std::size(pieces)];
+    REQUIRE_MESSAGE(quote_json_string(text) == dump_json(json(text)), text);
+  }
+}
+
 TEST_CASE("parse_json bounds the depth exactly, whatever brackets strings hold") {
   auto nest = [](std::size_t levels) { return std::string(levels, '[') + std::string(levels, ']'); };
   CHECK(parse_json(nest(3), 3).has_value());

@@ -62,7 +62,7 @@ std::optional<std::string> Server::call_result_text(const tools::ToolResult &r, 
     return dump_json(stamped["_meta"]);
   }();
   // Keys in nlohmann's order (sorted): _meta, content, isError, resultType, structuredContent.
-  std::string text = r.text_json ? *r.text_json : dump_json(json(r.text));
+  std::string text = r.text_json ? *r.text_json : quote_json_string(r.text);
   std::string out;
   out.reserve(text.size() + (r.is_error ? 0 : r.text.size()) + meta.size() + 128);
   out += '{';

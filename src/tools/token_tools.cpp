@@ -638,7 +638,7 @@ public:
     }
     ToolResult built = build_ceiling(*ctx.ceiling, ctx);
     if (cacheable) {
-      built.text_json = std::make_shared<const std::string>(dump_json(json(built.text)));
+      built.text_json = std::make_shared<const std::string>(quote_json_string(built.text));
       std::lock_guard lock(mutex_);
       if (ceiling_cache_.size() > 64) // clients are few; bound it anyway
         ceiling_cache_.clear();

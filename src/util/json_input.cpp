@@ -107,6 +107,40 @@ std::string dump_json(const json &value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::string quote_json_string(std::string_view text) {
+  for (char c : text)
+    if (static_cast<unsigned char>(c) >= 0x80) // UTF-8 (and its checks): nlohmann's own way
+      return dump_json(json(std::string(text)));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size() + text.size() / 8 + 2);
+  out += '"';
+  std::size_t copied = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    out.append(text.substr(copied, i - copied));
+    copied = i + 1;
+    switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\b': out += "\\b"; break;
+    case '\t': out += "\\t"; break;
+    case '\n': out += "\\n"; break;
+    case '\f': out += "\\f"; break;
+    case '\r': out += "\\r"; break;
+    default:
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  out.append(text.substr(copied));
+  out += '"';
+  return out;
+}
+
 std::string json_type_name(const json &value) {
   switch (value.type()) {
   case json::value_t::null: return "null";

@@ -22,6 +22,11 @@ Expected<json, std::string> parse_json(std::string_view text, std::size_t max_de
 // Compact, single-line JSON; invalid UTF-8 in strings is replaced with U+FFFD instead of throwing.
 std::string dump_json(const json &value);
 
+// `text` as a JSON string literal: byte for byte dump_json(json(text)), without the copy into a
+// JSON value and, for ASCII text, several times faster (a tool result's text block is its whole
+// structured content, escaped).
+std::string quote_json_string(std::string_view text);
+
 // A JSON value's type as users say it: "object", "array", "string", "integer", "number", ...
 std::string json_type_name(const json &value);
 
