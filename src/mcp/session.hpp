@@ -2,8 +2,9 @@
 // level, and the tool calls in flight. It is dual-era: a request whose params._meta claims
 // protocol 2026-07-28 is served statelessly (no initialize needed), anything else by the
 // 2025-11-25 lifecycle. handle() is free of I/O: it returns the reply to send now
-// and, for a tool call that waits on DataFast, a Job for the transport to run on another thread,
-// so ping and cancellation are never held up by it.
+// and, for a tool call that waits on DataFast, a Job for the transport to run while input is
+// still read (stdio reads on another thread; HTTP serves each request on its own), so ping and
+// cancellation are never held up by it.
 #pragma once
 
 #include "mcp/server.hpp"
@@ -36,7 +37,7 @@ struct Job {
 
 struct Step {
   std::optional<json> reply; // send now
-  std::optional<Job> job;    // run off the reading thread; it produces the reply
+  std::optional<Job> job;    // a call that waits on DataFast; it produces the reply
   // For HTTP: the status to send `reply` with. 200, except for 2026-07-28 requests, where a
   // malformed request is 400 and an unknown method 404.
   int http_status = 200;
