@@ -335,4 +335,22 @@ TEST_CASE("stdin a regular file (not pollable): every line is served, then end o
   CHECK(ids == std::set<int>{0, 5, 6});
 }
 
+TEST_CASE("end of input and a stop signal at the same moment: the loop always ends (100 tries)") {
+  for (int i = 0; i < 100; ++i) {
+    int efd = eventfd(0, EFD_CLOEXEC);
+    REQUIRE(efd >= 0);
+    {
+      StdioRun run(efd);
+      run.feed(kInit + "\n" + list_call(1) + list_call(2));
+      std::uint64_t one = 1;
+      REQUIRE(write(efd, &one, sizeof one) == sizeof one);
+      run.end_input();
+      bool stopped = run.exit_code.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+      REQUIRE_MESSAGE(stopped, "try " << i);
+      CHECK(run.exit_code.get() == 0);
+    }
+    close(efd);
+  }
+}
+
 }

@@ -122,8 +122,12 @@ public:
         return;
       }
     }
-    if (options_.signal_fd >= 0)
+    if (options_.signal_fd >= 0) {
+      // Non-blocking: near the end, a thread woken for it and the drainer may both try to read
+      // one signal; the one that finds it gone must not wait for another.
+      ::fcntl(options_.signal_fd, F_SETFL, ::fcntl(options_.signal_fd, F_GETFL) | O_NONBLOCK);
       watch(options_.signal_fd, EPOLL_CTL_ADD, EPOLLIN | EPOLLONESHOT);
+    }
     watch(wake_fd_, EPOLL_CTL_ADD, EPOLLIN);
   }
 
@@ -210,6 +214,7 @@ private:
         if (::read(options_.signal_fd, &info, sizeof info) == sizeof info)
           spdlog::info("received {}; cancelling {} call(s) in flight and stopping",
                        strsignal(static_cast<int>(info.ssi_signo)), session_.in_flight());
+        // (Nothing to read: the drainer took it, and acts on it.)
         if (end_input({}, true))
           drain();
         return;
@@ -268,7 +273,14 @@ private:
       return false;
     }
     if (!watch(in_fd_, EPOLL_CTL_MOD, EPOLLIN | EPOLLONESHOT)) {
-      spdlog::error("watching stdin failed: {}", std::strerror(errno));
+      int err = errno;
+      bool ended;
+      {
+        std::lock_guard lock(mutex_);
+        ended = ended_;
+      }
+      if (!ended) // after the end, stdin is no longer in the set: nothing went wrong
+        spdlog::error("watching stdin failed: {}", std::strerror(err));
       if (end_input(std::move(jobs), false))
         drain();
       return false;
@@ -298,26 +310,35 @@ private:
   // Input has ended (end of file, a stop signal, an error, or a closed stdout). Returns true for
   // the first thread to say so, which then drains; the others leave.
   bool end_input(std::vector<mcp::Job> jobs, bool signalled) {
+    std::vector<json> late; // calls read while a stop signal was being handled
+    bool first = false;
     {
       std::lock_guard lock(mutex_);
-      for (mcp::Job &job : jobs)
+      for (mcp::Job &job : jobs) {
+        if (ended_ && signalled_)
+          late.push_back(job.id);
         queue_.push_back(std::move(job));
+      }
       // Queued calls are taken by threads finishing theirs; with none running, one is started.
       if (!queue_.empty() && running_ == 0)
         helpers_.emplace_back([this] {
           while (take_queued()) {
           }
         });
-      if (ended_) {
-        if (signalled) { // the drainer must hear of it
-          late_signal_ = true;
-          add(idle_fd_, 1);
-        }
-        return false;
+      if (!ended_) {
+        first = true;
+        ended_ = true;
+        signalled_ = signalled;
+      } else if (signalled) { // the drainer must hear of it
+        late_signal_ = true;
+        add(idle_fd_, 1);
       }
-      ended_ = true;
-      signalled_ = signalled;
     }
+    // They missed the drainer's cancellation: cancelled here, they end without a request sent.
+    for (const json &id : late)
+      session_.cancel(id);
+    if (!first)
+      return false;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, in_fd_, nullptr);
     if (options_.signal_fd >= 0) // from now on only drain() reads it
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, options_.signal_fd, nullptr);
@@ -454,8 +475,8 @@ private:
       }
       if (options_.signal_fd >= 0 && (fds[1].revents & POLLIN)) {
         signalfd_siginfo info{};
-        [[maybe_unused]] ssize_t r = ::read(options_.signal_fd, &info, sizeof info);
-        if (!abort_pending)
+        // Nothing to read: a thread woken for it took it first, and says so through late_signal_.
+        if (::read(options_.signal_fd, &info, sizeof info) > 0 && !abort_pending)
           on_signal();
       }
       if (n == 0 && abort_pending) {
