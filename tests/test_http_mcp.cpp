@@ -393,6 +393,7 @@ TEST_CASE("2026-07-28: a create that needs a confirmation the client cannot give
   CHECK(body["error"]["data"]["requiredCapabilities"].contains("elicitation"));
   auto calls = e.harness.api.calls();
   CHECK(std::count(calls.begin(), calls.end(), "create") == 0); // nothing was minted
+  CHECK(calls == std::vector<std::string>{"list"}); // only the read of the parent token's scope
 
   // The same call with nothing to confirm is an ordinary 200 result.
   json plain = rpc(31, "tools/call",

@@ -1,5 +1,7 @@
 #include "tools/registry.hpp"
 
+#include "tools/schemas.hpp"
+
 #include <stdexcept>
 
 namespace dfmcp::tools {
@@ -39,7 +41,7 @@ const json &ToolRegistry::list_result() const {
   std::call_once(list_once_, [this] {
     json list = json::array();
     for (const auto &[name, tool] : tools_) { // std::map: deterministic order by name
-      json definition = tool.define();
+      json definition = tool_definition(name);
       if (definition.value("name", "") != name)
         throw std::logic_error("tool " + name + ": its definition names '" + definition.value("name", "") + "'");
       list.push_back(std::move(definition));

@@ -65,10 +65,7 @@ struct ToolResult {
 };
 
 struct Tool {
-  std::string name;
-  // Makes the tools/list entry (from the schemas built into the binary). Called once, when the
-  // list is first needed, not at start-up: answering initialize does not need it.
-  std::function<json()> define;
+  std::string name; // its tools/list entry is schemas/tools/<name>.json, read when first listed
   bool calls_upstream = true; // may wait on DataFast (stdio and HTTP run it off the parsing path)
   std::function<ToolResult(const json &arguments, ToolContext &context)> handler;
 };
@@ -79,7 +76,8 @@ public:
   void add(Tool tool);
   const Tool *find(std::string_view name) const;
   std::vector<std::string> names() const;
-  // The tools/list result, built on first use (thread-safe): {"tools":[...]} in a stable order.
+  // The tools/list result, built on first use (thread-safe; start-up and the initialize reply do
+  // not need it): {"tools":[...]} in a stable order.
   const json &list_result() const;
 
 private:

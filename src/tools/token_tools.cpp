@@ -2,7 +2,6 @@
 
 #include "safety/key_store.hpp"
 #include "safety/quotas.hpp"
-#include "tools/schemas.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -729,13 +728,13 @@ json ceiling_view(const policy::Ceiling &c) {
 std::shared_ptr<Broker> register_token_tools(ToolRegistry &registry, upstream::AccountApi &api, Secret parent_token,
                                              BrokerOptions options, safety::Ledger *ledger, audit::AuditLog *audit) {
   auto broker = std::make_shared<Broker>(api, std::move(parent_token), std::move(options), ledger, audit);
-  registry.add({"list_access_tokens", [] { return tool_definition("list_access_tokens"); }, true,
+  registry.add({"list_access_tokens", true,
                 [broker](const json &a, ToolContext &c) { return broker->list(a, c); }});
-  registry.add({"create_access_token", [] { return tool_definition("create_access_token"); }, true,
+  registry.add({"create_access_token", true,
                 [broker](const json &a, ToolContext &c) { return broker->create(a, c); }});
-  registry.add({"revoke_access_token", [] { return tool_definition("revoke_access_token"); }, true,
+  registry.add({"revoke_access_token", true,
                 [broker](const json &a, ToolContext &c) { return broker->revoke(a, c); }});
-  registry.add({"get_token_ceiling", [] { return tool_definition("get_token_ceiling"); }, false,
+  registry.add({"get_token_ceiling", false,
                 [broker](const json &a, ToolContext &c) { return broker->ceiling(a, c); }});
   return broker;
 }

@@ -346,11 +346,6 @@ private:
     return true;
   }
 
-  bool idle() {
-    std::lock_guard lock(mutex_);
-    return queue_.empty() && running_ == 0;
-  }
-
   // Answers one line; a call that must wait on DataFast comes back as a job instead.
   std::optional<mcp::Job> dispatch(std::string_view line) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
