@@ -8,6 +8,7 @@
 #include "cli.hpp"
 #include "log.hpp"
 #include "mcp/server.hpp"
+#include "platform/system.hpp"
 #include "sandbox/sandbox.hpp"
 #include "tools/token_tools.hpp"
 #include "transport/http_mcp.hpp"
@@ -19,11 +20,10 @@
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
-#include <fcntl.h>
 #include <cstdio>
 #include <cstring>
-#include <sys/stat.h>
-#include <sys/resource.h>
+#include <optional>
+#include <string_view>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -31,8 +31,8 @@ namespace dfmcp {
 
 namespace {
 
-// Blocks SIGTERM, SIGINT and SIGHUP in this thread (and so in every thread started later) and
-// returns a signalfd that becomes readable when one arrives: the transport then shuts down in
+// HTTP mode (until the HTTP front end watches signals itself): blocks SIGTERM, SIGINT and SIGHUP
+// in this thread (and so in every thread started later) and returns a signalfd that becomes readable when one arrives: the transport then shuts down in
 // order instead of dying mid-write.
 int block_stop_signals() {
   sigset_t set;
@@ -48,15 +48,6 @@ std::string ceiling_summary(const policy::Ceiling &c) {
   return "permissions " + c.permissions.describe() + "; websites " + c.websites.describe();
 }
 
-
-// Makes sure fds 0, 1 and 2 are open (on /dev/null if the parent closed them): otherwise the
-// next file this process opens (a socket, the signalfd) would take the number, and protocol
-// output or log lines would go into it.
-void guard_standard_fds() {
-  for (int fd = 0; fd <= 2; ++fd)
-    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF)
-      ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-}
 
 // One line, whatever the message holds: control characters are escaped.
 std::string one_line(std::string_view text) {
@@ -77,18 +68,9 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
-// Each kept-alive HTTP client holds a descriptor: use the hard limit, not the soft default.
-void raise_fd_limit() {
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
-  }
-}
-
 int serve_http(const mcp::Server &server, const config::Config &cfg, int signal_fd,
                const std::string &upstream_text, const std::string &parent_display) {
-  raise_fd_limit();
+  platform::raise_fd_limit();
   const config::HttpConfig &h = cfg.http;
   transport::HttpRunOptions run;
   run.server.host = h.host;
@@ -133,20 +115,13 @@ int serve_sandbox(const SandboxOptions &o) {
     std::fprintf(stderr, "datafast-mcp: usage error: --listen: %s\n", listen.error().c_str());
     return 2;
   }
-  int signal_fd = block_stop_signals();
+  platform::StopSignals signals; // before the sandbox's threads start
   sandbox::Sandbox::Options options;
   options.host = listen->first;
   options.port = listen->second;
   auto sb = sandbox::Sandbox::start(options);
-  auto write_file = [](const std::string &path, const std::string &content, mode_t mode) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    bool ok = fd >= 0 && ::fchmod(fd, mode) == 0 &&
-              ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-    if (fd >= 0)
-      ::close(fd);
-    return ok;
-  };
-  if (!write_file(o.ca_out, sb->ca_pem(), 0644) || !write_file(o.token_out, sb->parent_token().reveal(), 0600)) {
+  if (!platform::write_file(o.ca_out, sb->ca_pem(), false) ||
+      !platform::write_file(o.token_out, sb->parent_token().reveal(), true)) {
     std::fprintf(stderr, "datafast-mcp: cannot write %s or %s: %s\n", o.ca_out.c_str(), o.token_out.c_str(),
                  std::strerror(errno));
     return 1;
@@ -159,8 +134,8 @@ int serve_sandbox(const SandboxOptions &o) {
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
   spdlog::info("sandbox: serving a built-in DataFast account at {} until SIGTERM", sb->base_url());
-  signalfd_siginfo si{};
-  [[maybe_unused]] ssize_t n = ::read(signal_fd, &si, sizeof si);
+  std::string why = signals.wait();
+  spdlog::info("sandbox: {} received", why);
   spdlog::info("sandbox: stopped after {} request(s)", sb->request_count());
   return 0;
 }
@@ -220,11 +195,9 @@ int print_client_config(const PrintConfigOptions &o) {
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;
   }
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   print_config::Request r;
   r.client = o.client;
-  r.binary = ec ? std::string("datafast-mcp") : self.string();
+  r.binary = platform::executable_path().value_or("datafast-mcp");
   if (o.config)
     r.config = std::filesystem::absolute(*o.config).lexically_normal().string();
   r.extra_args = o.server_args;
@@ -265,9 +238,9 @@ int verify_audit(const std::string &path) {
 } // namespace
 
 int run_app(int argc, const char *const *argv) {
-  guard_standard_fds();
+  platform::guard_standard_fds();
   log::init();
-  std::signal(SIGPIPE, SIG_IGN); // a closed stdout or socket is an error value, not a death
+  platform::ignore_broken_pipes();
 
   auto cli = parse_cli(argc, argv);
   if (!cli) {
@@ -323,7 +296,16 @@ int run_app(int argc, const char *const *argv) {
     }
   }
 
-  int signal_fd = cli->command == Command::Check ? -1 : block_stop_signals();
+  // Stop signals: an orderly shutdown instead of a death mid-write. Set up before any thread
+  // starts (the sandbox's, the upstream client's), so that every thread leaves them to the watcher.
+  std::optional<platform::StopSignals> stdio_signals;
+  int signal_fd = -1;
+  if (cli->command != Command::Check) {
+    if (cfg->http.enabled)
+      signal_fd = block_stop_signals();
+    else
+      stdio_signals.emplace();
+  }
 
   std::unique_ptr<sandbox::Sandbox> sandbox;
   upstream::ClientConfig client;
@@ -375,8 +357,10 @@ int run_app(int argc, const char *const *argv) {
     spdlog::info("{} serving MCP on stdio; upstream {} (token {}); ceiling: {}", version_text(),
                  upstream_text, parent_display, ceiling_summary(cfg->ceiling));
     transport::StdioOptions options;
-    options.signal_fd = signal_fd;
+    options.stop = std::make_shared<transport::StopSwitch>();
+    stdio_signals->on_stop([stop = options.stop](std::string_view name) { stop->request(std::string(name)); });
     code = transport::run_stdio(server, options);
+    stdio_signals->on_stop(nullptr);
   }
   if (audit_log) {
     audit_log->append_event("stop", json::object());

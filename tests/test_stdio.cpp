@@ -2,7 +2,6 @@
 #include "transport/stdio.hpp"
 
 #include <fcntl.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -30,13 +29,13 @@ struct StdioRun {
   std::condition_variable seen_more;
   std::string seen;
 
-  explicit StdioRun(int signal_fd = -1, std::size_t workers = 4) {
+  explicit StdioRun(std::shared_ptr<transport::StopSwitch> stop = nullptr, std::size_t workers = 4) {
     REQUIRE(pipe2(in, O_CLOEXEC) == 0);
     REQUIRE(pipe2(out, O_CLOEXEC) == 0);
     transport::StdioOptions o;
     o.in_fd = in[0];
     o.out_fd = out[1];
-    o.signal_fd = signal_fd;
+    o.stop = std::move(stop);
     o.workers = workers;
     exit_code = std::async(std::launch::async, [this, o] {
       int code = transport::run_stdio(*harness.server, o);
@@ -183,17 +182,43 @@ TEST_CASE("end of input finishes tool calls in flight and answers them before ex
 }
 
 TEST_CASE("a stop signal ends the loop with exit code 0") {
-  int efd = eventfd(0, EFD_CLOEXEC);
-  REQUIRE(efd >= 0);
-  StdioRun run(efd);
+  auto stop = std::make_shared<transport::StopSwitch>();
+  StdioRun run(stop);
   run.feed("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n");
-  std::uint64_t one = 1;
-  REQUIRE(write(efd, &one, sizeof one) == sizeof one);
+  REQUIRE(run.wait_reply(1));
+  stop->request("SIGTERM");
   bool stopped = run.exit_code.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
-  CHECK(stopped); // stdin is still open: only the signal can have ended the loop
+  CHECK(stopped); // stdin is still open: only the stop can have ended the loop
   run.end_input();
   CHECK(run.exit_code.get() == 0);
-  close(efd);
+}
+
+TEST_CASE("a stop requested before the loop starts ends it at once, reading nothing") {
+  auto stop = std::make_shared<transport::StopSwitch>();
+  stop->request("SIGINT");
+  StdioRun run(stop);
+  bool stopped = run.exit_code.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  CHECK(stopped);
+  run.feed(list_call(1)); // the pipe still takes it; nobody answers
+  auto lines = run.finish();
+  CHECK(lines.empty());
+  CHECK(run.harness.api.calls().empty());
+}
+
+TEST_CASE("a stop cancels a call waiting on DataFast: it is not answered, and the loop ends") {
+  auto stop = std::make_shared<transport::StopSwitch>();
+  StdioRun run(stop);
+  Gate gate;
+  run.harness.api.on_call = [&] { gate.pass(); };
+  run.feed(kInit + "\n" + list_call(1));
+  REQUIRE(gate.wait_entered(1));
+  stop->request("SIGTERM");
+  gate.release(); // the fake ignores cancellation: it answers, and the answer must be dropped
+  bool stopped = run.exit_code.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  CHECK(stopped);
+  auto lines = run.finish();
+  REQUIRE(lines.size() == 1); // the initialize reply only
+  CHECK(lines[0]["id"] == 0);
 }
 
 TEST_CASE("a call and a ping in one write: the ping is answered while the call waits on DataFast") {
@@ -215,7 +240,7 @@ TEST_CASE("a call and a ping in one write: the ping is answered while the call w
 }
 
 TEST_CASE("with every worker busy a call waits its turn - and ping is still answered at once") {
-  StdioRun run(-1, 1); // one call at a time
+  StdioRun run(nullptr, 1); // one call at a time
   Gate gate;
   run.harness.api.on_call = [&] { gate.pass(); };
   run.feed(kInit + "\n");
@@ -236,7 +261,7 @@ TEST_CASE("with every worker busy a call waits its turn - and ping is still answ
 }
 
 TEST_CASE("stress: calls, pings, cancellations and garbage in random pieces - every request answered once") {
-  StdioRun run(-1, 2); // two calls at a time: the rest queue
+  StdioRun run(nullptr, 2); // two calls at a time: the rest queue
   std::atomic<int> upstream_calls{0};
   run.harness.api.on_call = [&] {
     ++upstream_calls;
@@ -337,19 +362,15 @@ TEST_CASE("stdin a regular file (not pollable): every line is served, then end o
 
 TEST_CASE("end of input and a stop signal at the same moment: the loop always ends (100 tries)") {
   for (int i = 0; i < 100; ++i) {
-    int efd = eventfd(0, EFD_CLOEXEC);
-    REQUIRE(efd >= 0);
-    {
-      StdioRun run(efd);
-      run.feed(kInit + "\n" + list_call(1) + list_call(2));
-      std::uint64_t one = 1;
-      REQUIRE(write(efd, &one, sizeof one) == sizeof one);
-      run.end_input();
-      bool stopped = run.exit_code.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
-      REQUIRE_MESSAGE(stopped, "try " << i);
-      CHECK(run.exit_code.get() == 0);
-    }
-    close(efd);
+    auto stop = std::make_shared<transport::StopSwitch>();
+    StdioRun run(stop);
+    run.feed(kInit + "\n" + list_call(1) + list_call(2));
+    std::thread signaller([&] { stop->request("SIGTERM"); });
+    run.end_input();
+    signaller.join();
+    bool stopped = run.exit_code.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    REQUIRE_MESSAGE(stopped, "try " << i);
+    CHECK(run.exit_code.get() == 0);
   }
 }
 
