@@ -30,7 +30,9 @@ endif()
 
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/agent-configs/
         DESTINATION ${CMAKE_INSTALL_DATADIR}/datafast-mcp/agent-configs)
+# Debian policy: the license as the copyright file.
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/datafast-mcp)
+install(FILES ${CMAKE_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/datafast-mcp RENAME copyright)
 
 # ---- CPack: one .deb ------------------------------------------------------------------------
 
@@ -38,6 +40,7 @@ set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "datafast-mcp")
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_VENDOR "datafast-mcp maintainers")
+set(CPACK_RESOURCE_FILE_LICENSE ${CMAKE_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "MCP server that lets AI agents mint DataFast account tokens under a ceiling")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")

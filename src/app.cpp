@@ -48,6 +48,10 @@ std::string ceiling_summary(const policy::Ceiling &c) {
   return "permissions " + c.permissions.describe() + "; websites " + c.websites.describe();
 }
 
+std::string tools_summary(const config::Config &cfg) {
+  return policy::join(cfg.tools.on, ", ") + (cfg.tools.read_only.value ? " (read-only)" : "");
+}
+
 
 // One line, whatever the message holds: control characters are escaped.
 std::string one_line(std::string_view text) {
@@ -100,11 +104,11 @@ int serve_http(const mcp::Server &server, const config::Config &cfg, int signal_
   if (!auth)
     run.endpoint.identities.push_back({"local", Secret(), &server.ceiling()});
   run.on_listening = [&](const std::string &url) {
-    spdlog::info("{} serving MCP over HTTP at {}; auth: {}; upstream {} (token {}); ceiling: {}",
+    spdlog::info("{} serving MCP over HTTP at {}; auth: {}; upstream {} (token {}); ceiling: {}; tools: {}",
                  version_text(), url,
                  auth ? "bearer token, clients " + policy::join(names, ", ")
                       : std::string("none (loopback only)"),
-                 upstream_text, parent_display, ceiling_summary(cfg.ceiling));
+                 upstream_text, parent_display, ceiling_summary(cfg.ceiling), tools_summary(cfg));
   };
   return transport::run_http(server, std::move(run));
 }
@@ -205,6 +209,37 @@ int print_client_config(const PrintConfigOptions &o) {
   r.token_env = o.token_env;
   r.http_token_env = o.http_token_env;
   r.server_name = o.server_name;
+  r.docker_image = o.docker_image;
+  if (!o.http_url) {
+    // Refuse a snippet that could not start: the server's arguments, its config file and no
+    // settings from the client's environment but the secrets (which the snippet passes).
+    std::vector<const char *> argv = {"datafast-mcp"};
+    for (const std::string &a : o.server_args)
+      argv.push_back(a.c_str());
+    auto server = parse_cli(static_cast<int>(argv.size()), argv.data());
+    if (!server || server->command != Command::Serve) {
+      std::string why = server ? std::string("they are not the serving command's") : server.error().err;
+      while (!why.empty() && why.back() == '\n')
+        why.pop_back();
+      why = one_line(why);
+      std::fprintf(stderr, "datafast-mcp: print-config: the server arguments after -- would not start: %s\n",
+                   why.c_str());
+      return 2;
+    }
+    config::Options options = server->options;
+    if (o.config)
+      options.config_path = *o.config;
+    auto secrets_only = [](const std::string &name) -> std::optional<std::string> {
+      if (name.starts_with("DATAFAST_MCP_") || name == config::kUrlEnv || name == config::kCaFileEnv)
+        return std::nullopt;
+      return std::string("dft_print-config-placeholder-0123456789abcdef");
+    };
+    if (auto cfg = config::load(options, secrets_only); !cfg) {
+      std::fprintf(stderr, "datafast-mcp: print-config: refused: the server would not start: %s\n",
+                   one_line(cfg.error().to_string()).c_str());
+      return 2;
+    }
+  }
   auto text = print_config::render(r);
   if (!text) {
     std::fprintf(stderr, "datafast-mcp: print-config: %s\n", one_line(text.error()).c_str());
@@ -316,10 +351,15 @@ int run_app(int argc, const char *const *argv) {
     client.token = sandbox->parent_token();
     sandbox::Sandbox *sb = sandbox.get();
     client.trust.make_store = [sb] { return sb->new_trust_store(); };
-    if (cli->command != Command::Check)
+    if (cli->command != Command::Check) {
       spdlog::info("sandbox: serving a built-in DataFast account at {} (trusted by this process "
                    "only); nothing reaches datafa.st",
                    sandbox->base_url());
+      if (cfg->demo_ceiling)
+        spdlog::warn("sandbox: no ceiling given, so the demo ceiling applies: {} (set --permissions and "
+                     "--websites for your own)",
+                     ceiling_summary(cfg->ceiling));
+    }
   } else {
     client.url = cfg->upstream;
     client.token = cfg->token;
@@ -335,6 +375,7 @@ int run_app(int argc, const char *const *argv) {
   tools::ToolRegistry registry;
   auto broker = tools::register_token_tools(registry, *api, std::move(parent), broker_options(*cfg), ledger.get(),
                                             audit_log.get());
+  registry.retain(cfg->tools.on); // --tools, --read-only: the rest are unknown tools
 
   if (cli->command == Command::Check) {
     std::string report = render_check(*cfg);
@@ -354,8 +395,8 @@ int run_app(int argc, const char *const *argv) {
   if (cfg->http.enabled) {
     code = serve_http(server, *cfg, signal_fd, upstream_text, parent_display);
   } else {
-    spdlog::info("{} serving MCP on stdio; upstream {} (token {}); ceiling: {}", version_text(),
-                 upstream_text, parent_display, ceiling_summary(cfg->ceiling));
+    spdlog::info("{} serving MCP on stdio; upstream {} (token {}); ceiling: {}; tools: {}", version_text(),
+                 upstream_text, parent_display, ceiling_summary(cfg->ceiling), tools_summary(*cfg));
     transport::StdioOptions options;
     options.stop = std::make_shared<transport::StopSwitch>();
     stdio_signals->on_stop([stop = options.stop](std::string_view name) { stop->request(std::string(name)); });

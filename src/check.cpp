@@ -14,6 +14,8 @@ std::string render_check(const config::Config &c) {
   std::vector<Row> rows;
   if (c.sandbox) {
     rows.push_back({"upstream", "built-in sandbox account (HTTPS on loopback)", "flag --sandbox"});
+    if (c.demo_ceiling)
+      rows.push_back({"ceiling", "the sandbox's demo ceiling (no ceiling was given)", "sandbox"});
   } else {
     rows.push_back({"upstream.baseUrl", c.upstream.to_string(), c.base_url.origin.describe()});
     rows.push_back({"upstream.tokenEnv", c.token_env.value, c.token_env.origin.describe()});
@@ -28,6 +30,8 @@ std::string render_check(const config::Config &c) {
                   c.permissions.origin.describe()});
   rows.push_back({"ceiling.websiteIds", c.ceiling.websites.describe(),
                   c.website_ids.origin.describe()});
+  rows.push_back({"tools.readOnly", c.tools.read_only.value ? "true" : "false", c.tools.read_only.origin.describe()});
+  rows.push_back({"tools.enabled", policy::join(c.tools.on, ", "), c.tools.enabled.origin.describe()});
   rows.push_back({"logging.level", c.log_level.value, c.log_level.origin.describe()});
   rows.push_back({"logging.format", c.log_format.value, c.log_format.origin.describe()});
   const config::SafetyConfig &sc = c.safety;

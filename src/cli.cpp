@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include "mcp/modern.hpp"
 #include "mcp/server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -12,7 +13,10 @@ namespace {
 
 constexpr const char *kExamples = R"(
 Examples:
-  # Try it with no DataFast account: the built-in sandbox, read-only analytics ceiling
+  # Try it with no DataFast account: the built-in sandbox and its small demo ceiling
+  datafast-mcp --sandbox
+
+  # The sandbox with a ceiling of your own (its website ids are 65a1b2c3d4e5f60718293a01..03)
   datafast-mcp --sandbox --permissions analytics:read,websites:read \
                --websites 65a1b2c3d4e5f60718293a01
 
@@ -26,13 +30,8 @@ Examples:
   # Check a configuration and see every effective value and where it came from
   datafast-mcp check --config ~/.config/datafast-mcp.json
 
-Environment:
-  DATAFAST_TOKEN     the parent dft_ account token (another name: upstream.tokenEnv, --token-env)
-  DATAFAST_API_URL   overrides upstream.baseUrl (a flag overrides it)
-  DATAFAST_CA_FILE   overrides upstream.caFile (a flag overrides it)
-  (HTTP clients' bearer tokens: the variables named by http.authTokenEnv and http.clients[].tokenEnv)
-
-Exit codes: 0 success, 1 runtime failure, 2 configuration or usage error.
+  # Only the read-only tools; the ceiling from the environment (as containers and registries pass it)
+  DATAFAST_MCP_PERMISSIONS=analytics:read DATAFAST_MCP_WEBSITES='*' datafast-mcp --read-only
 )";
 
 // The options shared by the serving command and `check`, bound to one set of variables so either
@@ -45,13 +44,15 @@ struct Values {
   std::vector<std::string> permissions;
   long long timeout_ms = 0;
   bool sandbox = false;
+  bool read_only = false;
+  std::string tools;
 };
 
 struct Bound {
   std::vector<CLI::Option *> config_path, websites, upstream_url, token_env, ca_file, log_level,
       permissions, timeout_ms, http_listen, http_path, auth_token_env, allowed_origins, allowed_hosts,
       keys_delivery, keys_dir, name_prefix, ledger_file, revoke_scope, confirm, audit_file, log_format,
-      max_creates_per_hour, max_live_minted, scope_ttl_ms;
+      max_creates_per_hour, max_live_minted, scope_ttl_ms, read_only, tools;
 };
 
 void add_options(CLI::App &app, Values &v, Bound &b) {
@@ -106,6 +107,13 @@ void add_options(CLI::App &app, Values &v, Bound &b) {
   auto opt = [&](std::vector<CLI::Option *> &slot, const char *name, auto &value, const char *help, const char *type) {
     slot.push_back(app.add_option(name, value, help)->type_name(type)->group("Agent safety"));
   };
+  b.read_only.push_back(app.add_flag("--read-only", v.read_only,
+                                     "Serve only the tools annotated read-only (listing tokens, the "
+                                     "ceiling); the others are unknown tools")
+                            ->group("Agent safety"));
+  opt(b.tools, "--tools", v.tools,
+      "Serve only these tools, comma separated (with --read-only, those of them that are read-only)",
+      "LIST");
   opt(b.keys_delivery, "--keys-delivery", v.keys_delivery,
       "result (default): a new key is in the tool result; file: written to --keys-dir, never shown to the model",
       "MODE");
@@ -135,6 +143,26 @@ void add_options(CLI::App &app, Values &v, Bound &b) {
                             ->type_name("LEVEL"));
 }
 
+// The Environment section of --help (and so of the man page), from the one table of variables.
+std::string environment_help() {
+  std::string out = "\nEnvironment:\n"
+                    "  DATAFAST_TOKEN     the parent dft_ account token, with api-keys:read and "
+                    "api-keys:write\n"
+                    "                     (another name: upstream.tokenEnv, --token-env)\n"
+                    "  DATAFAST_API_URL   overrides upstream.baseUrl (a flag overrides it)\n"
+                    "  DATAFAST_CA_FILE   overrides upstream.caFile (a flag overrides it)\n"
+                    "  Each setting below takes the flag's syntax; flags > environment > config file > "
+                    "defaults,\n  and an empty variable counts as unset:\n";
+  for (const config::EnvSetting &e : config::env_settings()) {
+    std::string name = e.variable;
+    name.resize(std::max<std::size_t>(name.size() + 2, 36), ' ');
+    out += "  " + name + e.flag + "\n";
+  }
+  out += "  (HTTP clients' bearer tokens: the variables named by http.authTokenEnv and "
+         "http.clients[].tokenEnv)\n";
+  return out;
+}
+
 bool given(const std::vector<CLI::Option *> &options) {
   for (const CLI::Option *o : options)
     if (o->count() > 0)
@@ -145,7 +173,7 @@ bool given(const std::vector<CLI::Option *> &options) {
 } // namespace
 
 std::string version_text() {
-  std::string versions;
+  std::string versions = std::string(mcp::modern::kVersion);
   for (std::string_view v : mcp::kProtocolVersions)
     versions += (versions.empty() ? "" : ", ") + std::string(v);
   return std::string("datafast-mcp ") + DFMCP_VERSION + " (MCP protocol " + versions + ")";
@@ -156,7 +184,8 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
                "account tokens, never beyond a configured ceiling. Serves MCP over stdio, or Streamable HTTP "
                "with --http.",
                "datafast-mcp");
-  app.footer(kExamples);
+  app.footer(std::string(kExamples) + environment_help() +
+             "\nExit codes: 0 success, 1 runtime failure, 2 configuration or usage error.\n");
   app.set_version_flag("-V,--version", version_text());
   Values v;
   Bound b;
@@ -178,9 +207,10 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
   verify->add_option("FILE", audit_path, "The audit log")->required();
   verify->footer("\nExample:\n  datafast-mcp audit verify /var/log/datafast-mcp/audit.jsonl\n");
   audit->require_subcommand(1);
+  audit->footer("\nExample:\n  datafast-mcp audit verify /var/log/datafast-mcp/audit.jsonl\n");
 
   PrintConfigOptions pc;
-  std::string pc_http, pc_config;
+  std::string pc_http, pc_config, pc_docker;
   CLI::App *print = app.add_subcommand(
       "print-config", "Print the snippet that attaches this server to an MCP client (Claude Desktop, Claude "
                       "Code, Cursor, VS Code, Windsurf, Codex, Gemini CLI, Zed, Continue), with this binary's "
@@ -191,6 +221,11 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
                           ->type_name("URL");
   auto *pc_config_opt = print->add_option("--config", pc_config, "The config file the server should start with")
                             ->type_name("FILE");
+  auto *pc_docker_opt =
+      print->add_option("--docker", pc_docker,
+                        "Start the server in this container image (docker run -i --rm ... IMAGE), for "
+                        "clients on macOS, Windows or another Linux; --config is mounted read-only")
+          ->type_name("IMAGE");
   print->add_option("--server-name", pc.server_name, "The server's name in the client (default datafast)")->type_name("NAME");
   print->add_option("--token-env", pc.token_env, "Environment variable of the parent token (default DATAFAST_TOKEN)")
       ->type_name("NAME");
@@ -201,6 +236,8 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
   print->footer("\nExamples:\n  datafast-mcp print-config --client claude-desktop --config ~/.config/datafast-mcp.json\n"
                 "  datafast-mcp print-config --client vscode -- --permissions analytics:read,websites:read --websites '*'\n"
                 "  datafast-mcp print-config --client cursor --http http://127.0.0.1:8787/mcp\n"
+                "  datafast-mcp print-config --client claude-desktop --docker datafast-mcp:latest -- \\\n"
+                "      --permissions analytics:read --websites '*'\n"
                 "  datafast-mcp print-config --list-clients\n");
   SandboxOptions sandbox_options;
   CLI::App *sandbox = app.add_subcommand(
@@ -229,8 +266,14 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
     if (code == 0)
       return unexpected(CliExit{0, out.str(), err.str()});
     std::string what = e.what();
-    return unexpected(CliExit{2, "", "datafast-mcp: usage error: " + what +
-                                         "; run datafast-mcp --help\n"});
+    // Point at the help of the subcommand the error is in.
+    std::string help = "datafast-mcp --help";
+    for (CLI::App *sub : {verify, audit, print, sandbox, check})
+      if (sub->parsed()) {
+        help = sub == verify ? "datafast-mcp audit verify --help" : "datafast-mcp " + sub->get_name() + " --help";
+        break;
+      }
+    return unexpected(CliExit{2, "", "datafast-mcp: usage error: " + what + "; run " + help + "\n"});
   }
 
   CliRequest req;
@@ -244,6 +287,8 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
       pc.http_url = pc_http;
     if (pc_config_opt->count())
       pc.config = pc_config;
+    if (pc_docker_opt->count())
+      pc.docker_image = pc_docker;
     if (pc.client.empty() && !pc.list_clients)
       return unexpected(CliExit{2, "", "datafast-mcp: usage error: print-config needs --client NAME (or "
                                        "--list-clients); run datafast-mcp print-config --help\n"});
@@ -278,6 +323,8 @@ Expected<CliRequest, CliExit> parse_cli(int argc, const char *const *argv) {
   if (given(b.max_creates_per_hour)) o.max_creates_per_hour = v.max_creates_per_hour;
   if (given(b.max_live_minted)) o.max_live_minted = v.max_live_minted;
   if (given(b.scope_ttl_ms)) o.scope_ttl_ms = v.scope_ttl_ms;
+  if (given(b.read_only)) o.read_only = v.read_only;
+  if (given(b.tools)) o.tools = v.tools;
   return req;
 }
 

@@ -18,6 +18,7 @@ struct PrintConfigOptions {
   bool list_clients = false;
   std::optional<std::string> http_url;
   std::optional<std::string> config;
+  std::optional<std::string> docker_image;
   std::string server_name = "datafast";
   std::string token_env = "DATAFAST_TOKEN";
   std::string http_token_env = "DATAFAST_MCP_HTTP_TOKEN";

@@ -2,10 +2,15 @@
 
 #include "config_http.hpp"
 #include "config_safety.hpp"
+#include "sandbox/account.hpp"
+#include "tools/schemas.hpp"
 #include "upstream/http_client.hpp"
 #include "util/json_input.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <variant>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -81,6 +86,7 @@ struct FileValues {
   bool has_ceiling = false;
   std::optional<json> http; // read by load_http
   std::optional<json> keys, mint, revoke, limits, confirm; // read by load_safety
+  std::optional<json> tools;                               // read by load_tools
   std::optional<std::string> audit_file, log_format;
   std::optional<long long> scope_ttl_ms;
 };
@@ -90,7 +96,7 @@ Expected<FileValues, FileError> read_file_values(const json &root) {
   if (!root.is_object())
     return unexpected(FileError{"(top level)", "must be a JSON object, got " + json_type_name(root)});
   if (auto e = check_keys(root, "", {"$schema", "upstream", "ceiling", "logging", "http", "keys", "mint", "revoke",
-                                     "limits", "confirm"}))
+                                     "limits", "confirm", "tools"}))
     return unexpected(*e);
 
   auto object_at = [&](const char *key) -> Expected<const json *, FileError> {
@@ -213,6 +219,8 @@ Expected<FileValues, FileError> read_file_values(const json &root) {
       *slot = *it;
   if (auto h = root.find("http"); h != root.end())
     out.http = *h;
+  if (auto t = root.find("tools"); t != root.end())
+    out.tools = *t;
   return out;
 }
 
@@ -235,9 +243,138 @@ std::string ceiling_key(const std::string &field, const Origin &perm_origin,
   std::string rest = field.substr(is_perm ? 11 : 10); // "" or "/1"
   if (!rest.empty())
     rest = "[" + rest.substr(1) + "]";
-  if (origin.source == Source::Flag)
+  if (origin.source == Source::Flag || origin.source == Source::Env)
     return origin.name + (rest.empty() ? "" : " item " + rest.substr(1, rest.size() - 2));
   return std::string("ceiling.") + (is_perm ? "permissions" : "websiteIds") + rest;
+}
+
+// --sandbox with no ceiling: read-only analytics on two of the sandbox's three websites, so a
+// demo shows both a grant and a refusal.
+constexpr std::array<const char *, 2> kDemoPermissions = {"analytics:read", "websites:read"};
+std::vector<std::string> demo_website_ids() {
+  std::vector<std::string> ids = sandbox::Account::seeded_website_ids();
+  ids.resize(std::min<std::size_t>(ids.size(), 2));
+  return ids;
+}
+
+using StringField = std::optional<std::string> Options::*;
+using IntField = std::optional<long long> Options::*;
+using BoolField = std::optional<bool> Options::*;
+using ListField = std::optional<std::vector<std::string>> Options::*;
+
+struct EnvBinding {
+  EnvSetting setting;
+  std::variant<StringField, IntField, BoolField, ListField> field;
+};
+
+// The one table of DATAFAST_MCP_* variables (--help, the README and the man page list them).
+const std::vector<EnvBinding> &env_bindings() {
+  static const std::vector<EnvBinding> table = {
+      {{"DATAFAST_MCP_PERMISSIONS", "--permissions"}, &Options::permissions},
+      {{"DATAFAST_MCP_WEBSITES", "--websites"}, &Options::websites},
+      {{"DATAFAST_MCP_READ_ONLY", "--read-only"}, &Options::read_only},
+      {{"DATAFAST_MCP_TOOLS", "--tools"}, &Options::tools},
+      {{"DATAFAST_MCP_TIMEOUT_MS", "--timeout-ms"}, &Options::timeout_ms},
+      {{"DATAFAST_MCP_KEYS_DELIVERY", "--keys-delivery"}, &Options::keys_delivery},
+      {{"DATAFAST_MCP_KEYS_DIR", "--keys-dir"}, &Options::keys_dir},
+      {{"DATAFAST_MCP_NAME_PREFIX", "--name-prefix"}, &Options::name_prefix},
+      {{"DATAFAST_MCP_LEDGER_FILE", "--ledger-file"}, &Options::ledger_file},
+      {{"DATAFAST_MCP_REVOKE_SCOPE", "--revoke-scope"}, &Options::revoke_scope},
+      {{"DATAFAST_MCP_MAX_CREATES_PER_HOUR", "--max-creates-per-hour"}, &Options::max_creates_per_hour},
+      {{"DATAFAST_MCP_MAX_LIVE_MINTED", "--max-live-minted"}, &Options::max_live_minted},
+      {{"DATAFAST_MCP_CONFIRM", "--confirm"}, &Options::confirm},
+      {{"DATAFAST_MCP_AUDIT_FILE", "--audit-file"}, &Options::audit_file},
+      {{"DATAFAST_MCP_SCOPE_TTL_MS", "--scope-ttl-ms"}, &Options::scope_ttl_ms},
+      {{"DATAFAST_MCP_AUTH_TOKEN_ENV", "--auth-token-env"}, &Options::auth_token_env},
+      {{"DATAFAST_MCP_ALLOWED_ORIGINS", "--allowed-origins"}, &Options::allowed_origins},
+      {{"DATAFAST_MCP_ALLOWED_HOSTS", "--allowed-hosts"}, &Options::allowed_hosts},
+      {{"DATAFAST_MCP_LOG_LEVEL", "--log-level"}, &Options::log_level},
+      {{"DATAFAST_MCP_LOG_FORMAT", "--log-format"}, &Options::log_format},
+  };
+  return table;
+}
+
+std::string join_quoted(const std::vector<std::string> &items) {
+  std::string out;
+  for (const std::string &i : items)
+    out += (out.empty() ? "'" : ", '") + i + "'";
+  return out;
+}
+
+// tools.readOnly / tools.enabled (file) under --read-only / --tools (flags or variables).
+Expected<ToolsConfig, ConfigError> load_tools(const json *section, const Options &options,
+                                              const std::string &where) {
+  ToolsConfig t;
+  const Origin from_file{Source::File, where};
+  auto fail = [&](const Origin &origin, const std::string &file_key, std::string message) {
+    bool in_file = origin.source == Source::File;
+    return unexpected(ConfigError{in_file ? file_key : origin.name, std::move(message), in_file ? where : ""});
+  };
+  if (section != nullptr) {
+    if (!section->is_object())
+      return fail(from_file, "tools", "must be an object, got " + quoted_type(*section));
+    if (auto e = check_keys(*section, "tools.", {"readOnly", "enabled"}))
+      return unexpected(ConfigError{e->key, e->message, where});
+    if (auto r = section->find("readOnly"); r != section->end()) {
+      if (!r->is_boolean())
+        return fail(from_file, "tools.readOnly", "must be true or false, got " + quoted_type(*r));
+      t.read_only = {r->get<bool>(), from_file};
+    }
+    if (auto e = section->find("enabled"); e != section->end()) {
+      if (!e->is_array())
+        return fail(from_file, "tools.enabled", "must be a list of tool names, got " + quoted_type(*e));
+      std::vector<std::string> names;
+      for (std::size_t i = 0; i < e->size(); ++i) {
+        if (!(*e)[i].is_string())
+          return fail(from_file, "tools.enabled[" + std::to_string(i) + "]",
+                      "must be a string, got " + quoted_type((*e)[i]));
+        names.push_back((*e)[i].get<std::string>());
+      }
+      t.enabled = {std::move(names), from_file};
+    }
+  }
+  if (options.read_only)
+    t.read_only = {*options.read_only, options.origin_of("--read-only")};
+  if (options.tools)
+    t.enabled = {split_commas(*options.tools), options.origin_of("--tools")};
+
+  const std::vector<std::string> known = tools::defined_tool_names();
+  std::vector<std::string> on = known;
+  if (t.enabled.value) {
+    std::vector<std::string> unknown;
+    for (const std::string &name : *t.enabled.value)
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        unknown.push_back(name);
+    if (!unknown.empty())
+      return fail(t.enabled.origin, "tools.enabled",
+                  std::string(unknown.size() == 1 ? "unknown tool " : "unknown tools ") + join_quoted(unknown) +
+                      "; known tools: " + policy::join(known, ", "));
+    if (t.enabled.value->empty())
+      return fail(t.enabled.origin, "tools.enabled", "names no tool; known tools: " + policy::join(known, ", "));
+    on.clear();
+    for (const std::string &name : known) // sorted, without duplicates
+      if (std::find(t.enabled.value->begin(), t.enabled.value->end(), name) != t.enabled.value->end())
+        on.push_back(name);
+  }
+  if (t.read_only.value) {
+    // Read-only is what each tool's definition declares (annotations.readOnlyHint), so a new
+    // read-only tool is included without a list to update here.
+    std::vector<std::string> read_only_tools;
+    for (const std::string &name : known) {
+      const json def = tools::tool_definition(name);
+      auto a = def.find("annotations");
+      if (a != def.end() && a->is_object() && a->value("readOnlyHint", false))
+        read_only_tools.push_back(name);
+    }
+    std::erase_if(on, [&](const std::string &name) {
+      return std::find(read_only_tools.begin(), read_only_tools.end(), name) == read_only_tools.end();
+    });
+    if (on.empty())
+      return fail(t.enabled.origin, "tools.enabled",
+                  "leaves no tool with read-only on; the read-only tools are " + policy::join(read_only_tools, ", "));
+  }
+  t.on = std::move(on);
+  return t;
 }
 
 } // namespace
@@ -248,7 +385,7 @@ std::string Origin::describe() const {
   case Source::File: return "config file " + name;
   case Source::Env: return "environment " + name;
   case Source::Flag: return "flag " + name;
-  case Source::Sandbox: return "sandbox";
+  case Source::Sandbox: return name.empty() ? "sandbox" : "sandbox (" + name + ")";
   }
   return "default";
 }
@@ -269,6 +406,57 @@ Env process_env() {
   };
 }
 
+Origin Options::origin_of(const char *flag) const {
+  if (auto it = env_names.find(flag); it != env_names.end())
+    return {Source::Env, it->second};
+  return {Source::Flag, flag};
+}
+
+const std::vector<EnvSetting> &env_settings() {
+  static const std::vector<EnvSetting> settings = [] {
+    std::vector<EnvSetting> out;
+    for (const EnvBinding &b : env_bindings())
+      out.push_back(b.setting);
+    return out;
+  }();
+  return settings;
+}
+
+Expected<Options, ConfigError> apply_env(Options options, const Env &env) {
+  for (const EnvBinding &b : env_bindings()) {
+    const std::string variable = b.setting.variable;
+    auto value = env(variable);
+    if (!value || value->empty())
+      continue;
+    auto unset = [&](auto field) { return !(options.*field).has_value(); };
+    bool flag_given = !std::visit(unset, b.field);
+    if (flag_given)
+      continue; // the flag wins
+    if (auto *sf = std::get_if<StringField>(&b.field)) {
+      options.*(*sf) = *value;
+    } else if (auto *lf = std::get_if<ListField>(&b.field)) {
+      options.*(*lf) = split_commas(*value);
+    } else if (auto *f = std::get_if<IntField>(&b.field)) {
+      long long n = 0;
+      const char *end = value->data() + value->size();
+      auto [ptr, ec] = std::from_chars(value->data(), end, n);
+      if (ec != std::errc() || ptr != end)
+        return unexpected(ConfigError{variable, "'" + *value + "' is not a whole number (it stands for " +
+                                                    b.setting.flag + ")", ""});
+      options.*(*f) = n;
+    } else if (auto *bf = std::get_if<BoolField>(&b.field)) {
+      if (*value == "true" || *value == "1")
+        options.*(*bf) = true;
+      else if (*value == "false" || *value == "0")
+        options.*(*bf) = false;
+      else
+        return unexpected(ConfigError{variable, "'" + *value + "' is not true, false, 1 or 0", ""});
+    }
+    options.env_names[b.setting.flag] = variable;
+  }
+  return options;
+}
+
 Expected<Config, ConfigError> load(const Options &options, const Env &env) {
   if (!options.config_path)
     return load_text(std::nullopt, options, env);
@@ -285,8 +473,12 @@ Expected<Config, ConfigError> load(const Options &options, const Env &env) {
   return load_text(text, options, env);
 }
 
-Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, const Options &options,
+Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, const Options &flags,
                                         const Env &env) {
+  auto layered = apply_env(flags, env);
+  if (!layered)
+    return unexpected(layered.error());
+  const Options &options = *layered;
   Config cfg;
   cfg.sandbox = options.sandbox;
   cfg.config_path = options.config_path;
@@ -316,7 +508,7 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
   if (auto v = env(kUrlEnv); v && !v->empty())
     cfg.base_url = {*v, {Source::Env, kUrlEnv}};
   if (options.upstream_url)
-    cfg.base_url = {*options.upstream_url, {Source::Flag, "--upstream-url"}};
+    cfg.base_url = {*options.upstream_url, options.origin_of("--upstream-url")};
   if (!cfg.sandbox) {
     auto url = parse_https_url(cfg.base_url.value);
     if (!url)
@@ -329,7 +521,7 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
   if (file.token_env)
     cfg.token_env = {*file.token_env, from_file};
   if (options.token_env)
-    cfg.token_env = {*options.token_env, {Source::Flag, "--token-env"}};
+    cfg.token_env = {*options.token_env, options.origin_of("--token-env")};
   {
     const std::string &name = cfg.token_env.value;
     bool ok = !name.empty() && !(name[0] >= '0' && name[0] <= '9') &&
@@ -347,7 +539,7 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
   if (auto v = env(kCaFileEnv); v && !v->empty())
     cfg.ca_file = {*v, {Source::Env, kCaFileEnv}};
   if (options.ca_file)
-    cfg.ca_file = {*options.ca_file, {Source::Flag, "--ca-file"}};
+    cfg.ca_file = {*options.ca_file, options.origin_of("--ca-file")};
   if (cfg.ca_file.value && !cfg.sandbox) {
     if (auto problem = upstream::ca_file_quick_problem(*cfg.ca_file.value))
       return error_at(cfg.ca_file.origin, "upstream.caFile", *problem);
@@ -358,39 +550,50 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
   if (file.timeout_ms)
     timeout = *file.timeout_ms, timeout_origin = from_file;
   if (options.timeout_ms)
-    timeout = *options.timeout_ms, timeout_origin = {Source::Flag, "--timeout-ms"};
+    timeout = *options.timeout_ms, timeout_origin = options.origin_of("--timeout-ms");
   if (timeout < 100 || timeout > 600000)
     return error_at(timeout_origin, "upstream.timeoutMs",
                     (timeout > 600000 ? std::string("the value") : std::to_string(timeout)) +
                         " is out of range; give 100 to 600000 milliseconds");
   cfg.timeout_ms = {static_cast<int>(timeout), timeout_origin};
 
-  // Ceiling: no default. It is the point of the server, so it must be stated.
+  // Ceiling: no default. It is the point of the server, so it must be stated; only the sandbox
+  // fills what is missing with its small demo ceiling.
   if (file.permissions)
     cfg.permissions = {*file.permissions, from_file};
   if (options.permissions)
-    cfg.permissions = {*options.permissions, {Source::Flag, "--permissions"}};
-  if (!file.permissions && !options.permissions)
+    cfg.permissions = {*options.permissions, options.origin_of("--permissions")};
+  bool permissions_given = file.permissions || options.permissions;
+  if (!permissions_given && cfg.sandbox) {
+    cfg.permissions = {{kDemoPermissions.begin(), kDemoPermissions.end()}, {Source::Sandbox, "demo ceiling"}};
+    cfg.demo_ceiling = true;
+  } else if (!permissions_given) {
     return unexpected(ConfigError{"ceiling.permissions",
                                   "not set; give the permissions minted tokens may carry with "
-                                  "--permissions or ceiling.permissions in the config file (use "
-                                  "\"*\" for all)",
+                                  "--permissions (or DATAFAST_MCP_PERMISSIONS) or ceiling.permissions "
+                                  "in the config file (use \"*\" for all)",
                                   ""});
+  }
   if (file.websites_given)
     cfg.website_ids = {file.website_ids, from_file};
   if (options.websites) {
-    Origin flag{Source::Flag, "--websites"};
+    Origin flag = options.origin_of("--websites");
     if (*options.websites == "*")
       cfg.website_ids = {std::nullopt, flag};
     else
       cfg.website_ids = {split_commas(*options.websites), flag};
   }
-  if (!file.websites_given && !options.websites)
+  bool websites_given = file.websites_given || options.websites;
+  if (!websites_given && cfg.sandbox) {
+    cfg.website_ids = {demo_website_ids(), {Source::Sandbox, "demo ceiling"}};
+    cfg.demo_ceiling = true;
+  } else if (!websites_given) {
     return unexpected(ConfigError{"ceiling.websiteIds",
                                   "not set; give the websites minted tokens may cover with "
-                                  "--websites ID,ID or ceiling.websiteIds in the config file (use "
-                                  "\"*\" for all websites)",
+                                  "--websites ID,ID (or DATAFAST_MCP_WEBSITES) or ceiling.websiteIds in "
+                                  "the config file (use \"*\" for all websites)",
                                   ""});
+  }
   auto ceiling = policy::make_ceiling({cfg.permissions.value, cfg.website_ids.value});
   if (!ceiling) {
     const policy::Refusal &r = ceiling.error().front();
@@ -405,7 +608,7 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
   if (file.log_level)
     cfg.log_level = {*file.log_level, from_file};
   if (options.log_level)
-    cfg.log_level = {*options.log_level, {Source::Flag, "--log-level"}};
+    cfg.log_level = {*options.log_level, options.origin_of("--log-level")};
   if (std::find(std::begin(kLogLevels), std::end(kLogLevels), cfg.log_level.value) ==
       std::end(kLogLevels))
     return error_at(cfg.log_level.origin, "logging.level",
@@ -416,7 +619,7 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
   if (file.log_format)
     cfg.log_format = {*file.log_format, from_file};
   if (options.log_format)
-    cfg.log_format = {*options.log_format, {Source::Flag, "--log-format"}};
+    cfg.log_format = {*options.log_format, options.origin_of("--log-format")};
   if (cfg.log_format.value != "text" && cfg.log_format.value != "json")
     return error_at(cfg.log_format.origin, "logging.format", "'" + cfg.log_format.value + "' is not \"text\" or \"json\"");
 
@@ -432,6 +635,11 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
   if (!safety)
     return unexpected(safety.error());
   cfg.safety = std::move(*safety);
+
+  auto tools = load_tools(file.tools ? &*file.tools : nullptr, options, where);
+  if (!tools)
+    return unexpected(tools.error());
+  cfg.tools = std::move(*tools);
 
   auto http = load_http(file.http ? &*file.http : nullptr, options, env, cfg.ceiling, where);
   if (!http)

@@ -9,6 +9,7 @@
 #include "util/url.hpp"
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,8 @@ struct SafetyConfig {
   Setting<int> scope_ttl_ms{5 * 60 * 1000, {}};
 };
 
+using Env = std::function<std::optional<std::string>(const std::string &name)>;
+
 // What the command line said; unset means "not given".
 struct Options {
   std::optional<std::string> config_path;
@@ -103,6 +106,21 @@ struct Options {
   std::optional<std::string> audit_file;
   std::optional<long long> scope_ttl_ms;
   std::optional<std::string> log_format;
+  std::optional<bool> read_only;
+  std::optional<std::string> tools; // comma-separated tool names
+
+  // Set by apply_env (load_text calls it): flag -> the DATAFAST_MCP_* variable its value came from.
+  std::map<std::string, std::string> env_names;
+  // Where the value given for `flag` came from: the flag, or the variable that stood in for it.
+  Origin origin_of(const char *flag) const;
+};
+
+// Which tools are served (tools.readOnly, tools.enabled; --read-only, --tools).
+struct ToolsConfig {
+  Setting<bool> read_only{false, {}};
+  Setting<std::optional<std::vector<std::string>>> enabled{{}, {}}; // nullopt: every tool
+  std::vector<std::string> on; // the tools served, sorted: enabled (or all) and, if read_only,
+                               // only those annotated readOnlyHint
 };
 
 struct Config {
@@ -121,6 +139,9 @@ struct Config {
   Secret token; // the parent token; empty in sandbox mode (the sandbox brings its own)
   HttpConfig http;
   SafetyConfig safety;
+  ToolsConfig tools;
+  // The ceiling was not given and --sandbox supplied the demo one (announced at start-up).
+  bool demo_ceiling = false;
 };
 
 struct ConfigError {
@@ -130,8 +151,18 @@ struct ConfigError {
   std::string to_string() const;
 };
 
-using Env = std::function<std::optional<std::string>(const std::string &name)>;
 Env process_env();
+
+// The environment layer: each setting with a flag may also come from DATAFAST_MCP_<SETTING>
+// (the flag's name in capitals, '-' as '_'), with the flag's syntax. An empty variable counts as
+// unset. Precedence: flag > variable > config file > default.
+struct EnvSetting {
+  const char *variable; // "DATAFAST_MCP_PERMISSIONS"
+  const char *flag;     // "--permissions"
+};
+const std::vector<EnvSetting> &env_settings();
+// Fills what the flags left unset from the environment; a malformed value names the variable.
+Expected<Options, ConfigError> apply_env(Options options, const Env &env);
 
 Expected<Config, ConfigError> load(const Options &options, const Env &env);
 // Prepares what the configuration names on disk (the keys directory: created 0700, refused if

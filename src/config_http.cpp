@@ -163,7 +163,7 @@ Expected<HttpConfig, ConfigError> load_http(const json *section, const Options &
   if (*listen)
     http.listen = {**listen, from_file};
   if (options.http_listen)
-    http.listen = {*options.http_listen, {Source::Flag, "--http"}};
+    http.listen = {*options.http_listen, options.origin_of("--http")};
   http.enabled = !http.listen.value.empty();
   if (!http.enabled) {
     if (section)
@@ -184,7 +184,7 @@ Expected<HttpConfig, ConfigError> load_http(const json *section, const Options &
   if (*path)
     http.path = {**path, from_file};
   if (options.http_path)
-    http.path = {*options.http_path, {Source::Flag, "--http-path"}};
+    http.path = {*options.http_path, options.origin_of("--http-path")};
   const std::string &p = http.path.value;
   if (!p.starts_with("/") || p.size() > 256 || p.find_first_of("?# \t") != std::string::npos)
     return fail(http.path.origin, "http.path", "'" + p + "' must be a path starting with / (no query)");
@@ -196,7 +196,7 @@ Expected<HttpConfig, ConfigError> load_http(const json *section, const Options &
   if (*token_env)
     http.auth_token_env = {**token_env, from_file};
   if (options.auth_token_env)
-    http.auth_token_env = {*options.auth_token_env, {Source::Flag, "--auth-token-env"}};
+    http.auth_token_env = {*options.auth_token_env, options.origin_of("--auth-token-env")};
   if (http.auth_token_env.value) {
     const std::string &var = *http.auth_token_env.value;
     if (!valid_env_name(var))
@@ -217,7 +217,7 @@ Expected<HttpConfig, ConfigError> load_http(const json *section, const Options &
     if (*list)
       *slot = {**list, from_file};
     if (flag_value)
-      *slot = {split_commas(*flag_value), {Source::Flag, flag}};
+      *slot = {split_commas(*flag_value), options.origin_of(flag)};
   }
   for (std::size_t i = 0; i < http.allowed_origins.value.size(); ++i) {
     const std::string &o = http.allowed_origins.value[i];

@@ -98,7 +98,7 @@ Expected<SafetyConfig, ConfigError> load_safety(const SafetySections &file, cons
     if (*v)
       *k.slot = {**v, from_file};
     if (k.flag)
-      *k.slot = {*k.flag, {Source::Flag, k.flag_name}};
+      *k.slot = {*k.flag, options.origin_of(k.flag_name)};
   }
   if (file.confirm != nullptr) {
     if (!file.confirm->is_string())
@@ -106,7 +106,7 @@ Expected<SafetyConfig, ConfigError> load_safety(const SafetySections &file, cons
     s.confirm = {file.confirm->get<std::string>(), from_file};
   }
   if (options.confirm)
-    s.confirm = {*options.confirm, {Source::Flag, "--confirm"}};
+    s.confirm = {*options.confirm, options.origin_of("--confirm")};
 
   struct PathKey {
     const json *section;
@@ -127,12 +127,12 @@ Expected<SafetyConfig, ConfigError> load_safety(const SafetySections &file, cons
     if (*v)
       *k.slot = {*v, from_file};
     if (k.flag)
-      *k.slot = {*k.flag, {Source::Flag, k.flag_name}};
+      *k.slot = {*k.flag, options.origin_of(k.flag_name)};
   }
   if (file.audit_file)
     s.audit_file = {file.audit_file, from_file};
   if (options.audit_file)
-    s.audit_file = {*options.audit_file, {Source::Flag, "--audit-file"}};
+    s.audit_file = {*options.audit_file, options.origin_of("--audit-file")};
 
   struct IntKey {
     const char *key;
@@ -150,8 +150,8 @@ Expected<SafetyConfig, ConfigError> load_safety(const SafetySections &file, cons
       *k.slot = {static_cast<int>(**v), from_file};
     if (k.flag) {
       if (*k.flag < 1 || *k.flag > 100000)
-        return unexpected(ConfigError{k.flag_name, "must be from 1 to 100000", ""});
-      *k.slot = {static_cast<int>(*k.flag), {Source::Flag, k.flag_name}};
+        return unexpected(ConfigError{options.origin_of(k.flag_name).name, "must be from 1 to 100000", ""});
+      *k.slot = {static_cast<int>(*k.flag), options.origin_of(k.flag_name)};
     }
   }
   if (file.scope_ttl_ms) {
@@ -161,8 +161,8 @@ Expected<SafetyConfig, ConfigError> load_safety(const SafetySections &file, cons
   }
   if (options.scope_ttl_ms) {
     if (*options.scope_ttl_ms < 0 || *options.scope_ttl_ms > 86400000)
-      return unexpected(ConfigError{"--scope-ttl-ms", "must be from 0 to 86400000 milliseconds", ""});
-    s.scope_ttl_ms = {static_cast<int>(*options.scope_ttl_ms), {Source::Flag, "--scope-ttl-ms"}};
+      return unexpected(ConfigError{options.origin_of("--scope-ttl-ms").name, "must be from 0 to 86400000 milliseconds", ""});
+    s.scope_ttl_ms = {static_cast<int>(*options.scope_ttl_ms), options.origin_of("--scope-ttl-ms")};
   }
 
   // Values.

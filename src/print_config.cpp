@@ -206,17 +206,34 @@ struct Launch {
 
 Launch launch_of(const Request &r) {
   Launch l;
-  l.command = r.binary;
-  if (r.config) {
-    l.args.push_back("--config");
-    l.args.push_back(*r.config);
-  }
-  l.args.insert(l.args.end(), r.extra_args.begin(), r.extra_args.end());
   const auto has = [&](std::string_view flag) {
     return std::any_of(r.extra_args.begin(), r.extra_args.end(), [&](const std::string &a) {
       return a == flag || a.rfind(std::string(flag) + "=", 0) == 0;
     });
   };
+  l.command = r.binary;
+  std::string config_arg = r.config.value_or("");
+  if (r.docker_image) {
+    // The client starts `docker`; the token passes by name (-e NAME copies the client's value),
+    // the config file is mounted read-only, the image's entrypoint is the server.
+    l.command = "docker";
+    l.args = {"run", "-i", "--rm"};
+    if (!has("--sandbox")) {
+      l.args.push_back("-e");
+      l.args.push_back(r.token_env);
+    }
+    if (r.config) {
+      l.args.push_back("-v");
+      l.args.push_back(*r.config + ":" + kContainerConfigPath + ":ro");
+      config_arg = kContainerConfigPath;
+    }
+    l.args.push_back(*r.docker_image);
+  }
+  if (r.config) {
+    l.args.push_back("--config");
+    l.args.push_back(config_arg);
+  }
+  l.args.insert(l.args.end(), r.extra_args.begin(), r.extra_args.end());
   // The snippet passes the token under r.token_env; tell the server to read it there.
   if (r.token_env != kDefaultTokenEnv && !has("--token-env")) {
     l.args.push_back("--token-env");
@@ -289,7 +306,8 @@ const JsonShape kCursor{"mcpServers", "stdio", std::nullopt, "url", env_colon};
 const JsonShape kWindsurf{"mcpServers", std::nullopt, std::nullopt, "serverUrl", env_colon};
 const JsonShape kGeminiStdio{"mcpServers", std::nullopt, std::nullopt, "url",
                              [](std::string_view env) { return "$" + std::string(env); }};
-const JsonShape kGeminiHttp{"mcpServers", std::nullopt, "http", "url", dollar_brace};
+// Gemini CLI: `httpUrl` is Streamable HTTP (`url` would be SSE, which this server does not serve).
+const JsonShape kGeminiHttp{"mcpServers", std::nullopt, std::nullopt, "httpUrl", dollar_brace};
 const JsonShape kClaudeDesktop{"mcpServers", std::nullopt, std::nullopt, "url", placeholder};
 
 std::string vscode(const Request &r) {
@@ -416,6 +434,45 @@ std::string claude_code_cli(const Request &r) {
   return out + "\n";
 }
 
+// `codex mcp add NAME [--url URL --bearer-token-env-var VAR | -- COMMAND ARGS...]`. Its --env
+// stores a literal value, so the stdio token is forwarded by name with env_vars instead, which
+// the command cannot set: a second line says where to add it.
+std::string codex_cli(const Request &r) {
+  std::string out = "codex mcp add " + shell_quote(r.server_name);
+  if (r.http_url)
+    return out + " --url " + shell_quote(*r.http_url) + " --bearer-token-env-var " + shell_quote(r.http_token_env) +
+           "\n";
+  const Launch l = launch_of(r);
+  out += " -- " + shell_quote(l.command);
+  for (const auto &a : l.args)
+    out += " " + shell_quote(a);
+  out += "\n";
+  if (l.needs_token)
+    out += "# then, under [mcp_servers." + toml_key(r.server_name) + "] in ~/.codex/config.toml: env_vars = [" +
+           toml_string(r.token_env) + "]\n";
+  return out;
+}
+
+// `gemini mcp add [options] NAME COMMAND_OR_URL [-- ARGS...]`: -e and -H values single-quoted so
+// the $VAR reference is stored and Gemini CLI expands it when it loads settings.json; `--`
+// keeps the server's own flags from being read as gemini's.
+std::string gemini_cli(const Request &r) {
+  std::string out = "gemini mcp add --scope project";
+  if (r.http_url)
+    return out + " --transport http --header " + shell_quote("Authorization: Bearer ${" + r.http_token_env + "}") +
+           " " + shell_quote(r.server_name) + " " + shell_quote(*r.http_url) + "\n";
+  const Launch l = launch_of(r);
+  if (l.needs_token)
+    out += " -e " + shell_quote(r.token_env + "=$" + r.token_env);
+  out += " " + shell_quote(r.server_name) + " " + shell_quote(l.command);
+  if (!l.args.empty()) {
+    out += " --";
+    for (const auto &a : l.args)
+      out += " " + shell_quote(a);
+  }
+  return out + "\n";
+}
+
 struct Client {
   ClientSpec spec;
   std::function<std::string(const Request &)> stdio;
@@ -460,12 +517,21 @@ const std::vector<Client> &table() {
         "env_vars forwards the named variables (stdio); bearer_token_env_var names the bearer "
         "token's variable (HTTP)"},
        codex, codex},
+      {{"codex-cli", "Codex CLI (codex mcp add)", true, true,
+        "run in a POSIX shell; it writes ~/.codex/config.toml",
+        "stdio: add the printed env_vars line, so Codex forwards the variable by name; HTTP: "
+        "--bearer-token-env-var names the bearer token's variable"},
+       codex_cli, codex_cli},
       {{"gemini", "Gemini CLI", true, true,
         "~/.gemini/settings.json, or .gemini/settings.json in the project",
         "$VAR / ${VAR} in settings strings; an env entry is required, since Gemini CLI strips "
         "*TOKEN* variables from what servers inherit"},
        [](const Request &r) { return json_stdio(kGeminiStdio, r); },
        [](const Request &r) { return json_http(kGeminiHttp, r); }},
+      {{"gemini-cli", "Gemini CLI (gemini mcp add)", true, true,
+        "run in a POSIX shell in the project directory; it writes .gemini/settings.json",
+        "the single-quoted $VAR is stored as is and expanded by Gemini CLI"},
+       gemini_cli, gemini_cli},
       {{"zed", "Zed", true, true,
         "~/.config/zed/settings.json (Windows: %APPDATA%\\Zed\\settings.json), key "
         "context_servers",
@@ -532,11 +598,25 @@ Expected<std::string, std::string> render(const Request &r) {
     if (!valid_http_url(*r.http_url))
       return unexpected("http url '" + *r.http_url +
                         "': use an http:// or https:// URL with a host, without spaces or quotes");
+    if (r.docker_image)
+      return unexpected(std::string("--docker starts the server in a container and --http connects to a running "
+                                    "one: give one of them"));
     return it->http(r);
   }
-  if (!valid_utf8(r.binary))
+  if (r.docker_image) {
+    const std::string &image = *r.docker_image;
+    bool ok = !image.empty() && image.size() <= 255 && image[0] != '-' &&
+              std::all_of(image.begin(), image.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("._-/:@").find(c) != std::string_view::npos;
+              });
+    if (!ok)
+      return unexpected("image '" + shown(image) + "': use an image reference such as "
+                        "ghcr.io/OWNER/datafast-mcp:TAG (letters, digits, . _ - / : @)");
+  }
+  if (!r.docker_image && !valid_utf8(r.binary))
     return unexpected(std::string("binary: not valid UTF-8"));
-  if (!is_absolute_path(r.binary))
+  if (!r.docker_image && !is_absolute_path(r.binary))
     return unexpected("binary '" + r.binary +
                       "': use an absolute path; clients start servers from a working directory "
                       "of their own");

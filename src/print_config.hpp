@@ -32,7 +32,13 @@ struct Request {
   std::string token_env = "DATAFAST_TOKEN";               // stdio: env var of the parent token
   std::string http_token_env = "DATAFAST_MCP_HTTP_TOKEN"; // http: env var of the bearer token
   std::string server_name = "datafast";
+  // Set: the snippet starts the server in this container image (`docker run -i --rm ...`)
+  // instead of `binary`; `config` is then mounted read-only into the container.
+  std::optional<std::string> docker_image;
 };
+
+// Where --docker mounts the config file inside the container.
+inline constexpr const char *kContainerConfigPath = "/etc/datafast-mcp/config.json";
 
 // The snippet, ending in a newline: JSON (2-space indent, keys in the order clients document
 // them), TOML (Codex), YAML (Continue) or a POSIX shell command line (claude-code-cli). Claude
@@ -42,7 +48,7 @@ struct Request {
 //
 // Errors name the problem: an unknown client (listing the known ones), HTTP asked of a client
 // that cannot connect to HTTP servers (listing those that can), a relative or non-UTF-8 path, a
-// malformed variable name, server name or URL.
+// malformed variable name, server name, URL or image name, --docker with an HTTP URL.
 Expected<std::string, std::string> render(const Request &r);
 
 } // namespace dfmcp::print_config

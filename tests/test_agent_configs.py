@@ -35,7 +35,7 @@ import child_lines
 SRC = pathlib.Path(sys.argv[1]).resolve()
 BINARY = str(pathlib.Path(sys.argv[2]).resolve())
 ROOT = SRC / "agent-configs"
-PLACEHOLDER_BINARY = "/usr/local/bin/datafast-mcp"
+PLACEHOLDER_BINARY = "/usr/bin/datafast-mcp"
 LITERAL_TOKEN = re.compile(r"dft_[A-Za-z0-9_-]{6,}")
 GUARD = child_lines.GUARD
 TOOLS = {"list_access_tokens", "create_access_token", "revoke_access_token", "get_token_ceiling"}
@@ -247,9 +247,10 @@ def check_gemini(path, text):
         # Gemini CLI strips *TOKEN* variables from what servers inherit: env must name it.
         expect("DATAFAST_TOKEN" in s.get("env", {}), "env must pass DATAFAST_TOKEN explicitly")
         return [stdio_entry(str(path), s, "gemini")]
-    only_keys(s, {"type", "url", "headers", "timeout", "trust"}, name)
-    expect(s.get("type") == "http", 'Streamable HTTP is "type": "http" with "url" (a bare url is SSE in old versions)')
-    return [http_entry(str(path), s.get("url"), s.get("headers", {}), "gemini")]
+    only_keys(s, {"httpUrl", "headers", "timeout", "trust"}, name)
+    # Gemini CLI's documented keys: httpUrl is Streamable HTTP; url is SSE (this server answers GET with 405).
+    expect("httpUrl" in s, 'Streamable HTTP is "httpUrl" ("url" means SSE)')
+    return [http_entry(str(path), s.get("httpUrl"), s.get("headers", {}), "gemini")]
 
 
 def check_zed(path, text):

@@ -55,7 +55,7 @@ TEST_CASE("--help and --version print to stdout and exit 0") {
   auto version = parse({"--version"});
   REQUIRE_FALSE(version.has_value());
   CHECK(version.error().code == 0);
-  CHECK(version.error().out.find("datafast-mcp " DFMCP_VERSION " (MCP protocol 2025-11-25, 2025-06-18, 2025-03-26)") != std::string::npos);
+  CHECK(version.error().out.find("datafast-mcp " DFMCP_VERSION " (MCP protocol 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26)") != std::string::npos);
 }
 
 TEST_CASE("usage errors exit 2 with one line") {

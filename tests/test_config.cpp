@@ -1,4 +1,5 @@
 #include "config.hpp"
+#include "tools/schemas.hpp"
 #include "support/process.hpp"
 
 #include <doctest/doctest.h>
@@ -289,6 +290,177 @@ TEST_CASE("sandbox mode needs no token") {
   auto cfg = load(o, env_of({}));
   REQUIRE(cfg.has_value());
   CHECK(cfg->token.empty());
+}
+
+
+TEST_CASE("env: each DATAFAST_MCP_ variable stands for its flag - flag > environment > file > default") {
+  FileCase f(R"({"ceiling": {"permissions": ["analytics:read"], "websiteIds": ["65a1b2c3d4e5f60718293a01"]},
+                 "limits": {"maxCreatesPerHour": 5}, "mint": {"namePrefix": "file:"}})");
+  auto env = env_of({{"DATAFAST_TOKEN", kToken},
+                     {"DATAFAST_MCP_PERMISSIONS", "analytics:read,websites:read"},
+                     {"DATAFAST_MCP_WEBSITES", "65a1b2c3d4e5f60718293a01,65a1b2c3d4e5f60718293a02"},
+                     {"DATAFAST_MCP_MAX_CREATES_PER_HOUR", "7"},
+                     {"DATAFAST_MCP_NAME_PREFIX", "env:"},
+                     {"DATAFAST_MCP_CONFIRM", "writes"},
+                     {"DATAFAST_MCP_TIMEOUT_MS", "2500"},
+                     {"DATAFAST_MCP_READ_ONLY", "true"}});
+  auto cfg = load(f.options, env);
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->permissions.value == std::vector<std::string>{"analytics:read", "websites:read"});
+  CHECK(cfg->permissions.origin.describe() == "environment DATAFAST_MCP_PERMISSIONS");
+  CHECK(cfg->website_ids.value->size() == 2);
+  CHECK(cfg->website_ids.origin.describe() == "environment DATAFAST_MCP_WEBSITES");
+  CHECK(cfg->safety.max_creates_per_hour.value == 7);
+  CHECK(cfg->safety.name_prefix.value == "env:");
+  CHECK(cfg->safety.confirm.origin.describe() == "environment DATAFAST_MCP_CONFIRM");
+  CHECK(cfg->timeout_ms.value == 2500);
+  CHECK(cfg->tools.read_only.value);
+  CHECK(cfg->tools.read_only.origin.describe() == "environment DATAFAST_MCP_READ_ONLY");
+
+  // A flag beats the variable; the file's value is what the variable beat.
+  f.options.permissions = std::vector<std::string>{"websites:read"};
+  f.options.max_creates_per_hour = 3;
+  cfg = load(f.options, env);
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->permissions.value == std::vector<std::string>{"websites:read"});
+  CHECK(cfg->permissions.origin.describe() == "flag --permissions");
+  CHECK(cfg->safety.max_creates_per_hour.value == 3);
+
+  // Unset (or empty) variables leave the file's values.
+  cfg = load(FileCase(R"({"ceiling": {"permissions": ["analytics:read"], "websiteIds": "*"}, "mint": {"namePrefix": "file:"}})").options,
+             env_of({{"DATAFAST_TOKEN", kToken}, {"DATAFAST_MCP_NAME_PREFIX", ""}}));
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->safety.name_prefix.value == "file:");
+  CHECK(cfg->permissions.origin.source == Source::File);
+}
+
+TEST_CASE("env: the ceiling alone from the environment - with the flags' syntax") {
+  auto cfg = load(Options{}, env_of({{"DATAFAST_TOKEN", kToken}, {"DATAFAST_MCP_PERMISSIONS", "*"},
+                                     {"DATAFAST_MCP_WEBSITES", "*"}}));
+  REQUIRE(cfg.has_value());
+  CHECK_FALSE(cfg->website_ids.value.has_value()); // "*": all websites
+  CHECK(cfg->ceiling.permissions.is_all());
+}
+
+TEST_CASE("env: a malformed variable names the variable") {
+  struct Row {
+    std::string var, value, key, needle;
+  };
+  for (const Row &row : std::vector<Row>{
+           {"DATAFAST_MCP_TIMEOUT_MS", "soon", "DATAFAST_MCP_TIMEOUT_MS", "'soon' is not a whole number"},
+           {"DATAFAST_MCP_TIMEOUT_MS", "50", "DATAFAST_MCP_TIMEOUT_MS", "out of range"},
+           {"DATAFAST_MCP_READ_ONLY", "yes please", "DATAFAST_MCP_READ_ONLY", "is not true, false, 1 or 0"},
+           {"DATAFAST_MCP_PERMISSIONS", "analytics:raed", "DATAFAST_MCP_PERMISSIONS item 0", "not a DataFast permission"},
+           {"DATAFAST_MCP_MAX_LIVE_MINTED", "0", "DATAFAST_MCP_MAX_LIVE_MINTED", "must be from 1 to 100000"},
+           {"DATAFAST_MCP_CONFIRM", "sometimes", "DATAFAST_MCP_CONFIRM", "is not one of"},
+           {"DATAFAST_MCP_TOOLS", "list_access_tokens,drop_tables", "DATAFAST_MCP_TOOLS", "unknown tool 'drop_tables'"},
+       }) {
+    CAPTURE(row.var);
+    std::map<std::string, std::string> vars = {{"DATAFAST_TOKEN", kToken}, {"DATAFAST_MCP_PERMISSIONS", "*"},
+                                               {"DATAFAST_MCP_WEBSITES", "*"}};
+    vars[row.var] = row.value;
+    ConfigError e = error_of(load(Options{}, env_of(vars)));
+    CHECK(e.key == row.key);
+    CHECK(e.message.find(row.needle) != std::string::npos);
+    CHECK(e.where.empty());
+  }
+}
+
+TEST_CASE("env: every variable is DATAFAST_MCP_ and the flag's name") {
+  for (const EnvSetting &e : env_settings()) {
+    std::string expected = "DATAFAST_MCP_";
+    for (char c : std::string_view(e.flag).substr(2))
+      expected += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    CHECK(std::string(e.variable) == expected);
+  }
+  CHECK(env_settings().size() >= 15);
+}
+
+TEST_CASE("tools: --read-only keeps the tools annotated read-only - --tools a subset - unknown names refused") {
+  Options o;
+  o.permissions = std::vector<std::string>{"*"};
+  o.websites = "*";
+  auto all = load(o, with_token());
+  REQUIRE(all.has_value());
+  CHECK(all->tools.on == tools::defined_tool_names());
+
+  o.read_only = true;
+  auto ro = load(o, with_token());
+  REQUIRE(ro.has_value());
+  // Derived from each definition's annotations, not a list: whatever is read-only is in.
+  std::vector<std::string> expected;
+  for (const std::string &name : tools::defined_tool_names())
+    if (tools::tool_definition(name)["annotations"]["readOnlyHint"] == true)
+      expected.push_back(name);
+  CHECK(ro->tools.on == expected);
+  CHECK(std::find(expected.begin(), expected.end(), "list_access_tokens") != expected.end());
+  CHECK(std::find(expected.begin(), expected.end(), "get_token_ceiling") != expected.end());
+  CHECK(std::find(expected.begin(), expected.end(), "create_access_token") == expected.end());
+  CHECK(std::find(expected.begin(), expected.end(), "revoke_access_token") == expected.end());
+
+  o.read_only.reset();
+  o.tools = "list_access_tokens,create_access_token";
+  auto subset = load(o, with_token());
+  REQUIRE(subset.has_value());
+  CHECK(subset->tools.on == std::vector<std::string>{"create_access_token", "list_access_tokens"});
+  CHECK(subset->tools.enabled.origin.describe() == "flag --tools");
+
+  o.read_only = true; // both: the read-only ones of the subset
+  auto both = load(o, with_token());
+  REQUIRE(both.has_value());
+  CHECK(both->tools.on == std::vector<std::string>{"list_access_tokens"});
+
+  o.tools = "create_access_token";
+  ConfigError none = error_of(load(o, with_token()));
+  CHECK(none.key == "--tools");
+  CHECK(none.message.find("leaves no tool with read-only on") != std::string::npos);
+
+  o.read_only.reset();
+  o.tools = "list_access_tokens,mint,burn";
+  ConfigError unknown = error_of(load(o, with_token()));
+  CHECK(unknown.key == "--tools");
+  CHECK(unknown.message.starts_with("unknown tools 'mint', 'burn'; known tools: "));
+}
+
+TEST_CASE("tools: the config file's tools.readOnly and tools.enabled") {
+  FileCase f(R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "tools": {"readOnly": true}})");
+  auto cfg = load(f.options, with_token());
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->tools.read_only.origin.source == Source::File);
+  CHECK(std::find(cfg->tools.on.begin(), cfg->tools.on.end(), "create_access_token") == cfg->tools.on.end());
+  f.options.read_only = false; // the flag (or its variable) overrides the file
+  cfg = load(f.options, with_token());
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->tools.on == tools::defined_tool_names());
+
+  FileCase bad(R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "tools": {"enabled": ["list_tokens"]}})");
+  ConfigError e = error_of(load(bad.options, with_token()));
+  CHECK(e.key == "tools.enabled");
+  CHECK(e.message.find("unknown tool 'list_tokens'") != std::string::npos);
+  CHECK(e.where == bad.options.config_path);
+  FileCase typo(R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "tools": {"readonly": true}})");
+  CHECK(error_of(load(typo.options, with_token())).key == "tools.readonly");
+  FileCase type(R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "tools": {"readOnly": "yes"}})");
+  CHECK(error_of(load(type.options, with_token())).key == "tools.readOnly");
+}
+
+TEST_CASE("sandbox with no ceiling: the demo ceiling, marked as such") {
+  Options o;
+  o.sandbox = true;
+  auto cfg = load(o, env_of({}));
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->demo_ceiling);
+  CHECK(cfg->permissions.value == std::vector<std::string>{"analytics:read", "websites:read"});
+  CHECK(cfg->permissions.origin.describe() == "sandbox (demo ceiling)");
+  REQUIRE(cfg->website_ids.value.has_value());
+  CHECK(cfg->website_ids.value->size() == 2);
+  o.permissions = std::vector<std::string>{"*"};
+  o.websites = "*";
+  cfg = load(o, env_of({}));
+  REQUIRE(cfg.has_value());
+  CHECK_FALSE(cfg->demo_ceiling);
+  // Without --sandbox there is still no default ceiling.
+  CHECK(error_of(load(Options{}, with_token())).key == "ceiling.permissions");
 }
 
 }

@@ -77,6 +77,15 @@ for flag in [a for a in mcp_config["args"] if a.startswith("--")] + \
           "not an option in datafast-mcp --help")
 for var in list(mcp_config["env"]) + [v["name"] for v in server["packages"][0].get("environmentVariables", [])]:
     check(f"variable {var}", var in help_text, "not documented in datafast-mcp --help")
+# The ceiling travels in the environment (DATAFAST_MCP_*), as registries and bundles pass settings.
+for var in ["DATAFAST_MCP_PERMISSIONS", "DATAFAST_MCP_WEBSITES"]:
+    check(f"manifest passes {var}", var in mcp_config["env"], "the bundle must pass the ceiling as " + var)
+    check(f"server.json declares {var}",
+          any(v["name"] == var and v.get("isRequired") for v in server["packages"][0]["environmentVariables"]),
+          "server.json must declare " + var + " as required")
+check("license", manifest.get("license") == "MIT"
+      and server.get("_meta", {}).get("io.modelcontextprotocol.registry/publisher-provided", {}).get("license") == "MIT"
+      and (SRC / "LICENSE").read_text().startswith("MIT License"), "MIT in LICENSE, the manifest and server.json")
 secret_vars = [v for v in server["packages"][0]["environmentVariables"] if v["name"] == "DATAFAST_TOKEN"]
 check("server.json token", len(secret_vars) == 1 and secret_vars[0].get("isSecret") is True,
       "DATAFAST_TOKEN must be declared isSecret")
@@ -88,7 +97,9 @@ with tempfile.TemporaryDirectory(prefix="dfmcp-packaging-") as tmp:
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=base)
     try:
         info = json.loads(next_line(line_reader(sandbox.stdout), "sandbox start"))
-        values = {k: str(v.get("default", "")) for k, v in manifest["user_config"].items()}
+        # As an MCPB host substitutes them: booleans as "true"/"false".
+        values = {k: json.dumps(v["default"]) if isinstance(v.get("default"), bool) else str(v.get("default", ""))
+                  for k, v in manifest["user_config"].items()}
         values["datafast_token"] = pathlib.Path(f"{tmp}/token").read_text().strip()
 
         def fill(s):

@@ -139,8 +139,8 @@ TEST_SUITE("print-config") {
       names.push_back(c.name);
     }
     CHECK(names == std::vector<std::string>{"claude-desktop", "claude-code", "claude-code-cli",
-                                            "cursor", "vscode", "windsurf", "codex", "gemini",
-                                            "zed", "continue"});
+                                            "cursor", "vscode", "windsurf", "codex", "codex-cli", "gemini",
+                                            "gemini-cli", "zed", "continue"});
   }
 
   TEST_CASE("JSON snippets parse back with the Windows path escaped exactly once") {
@@ -172,7 +172,7 @@ TEST_SUITE("print-config") {
       const std::string out = rendered(http_request(c.name));
       const json doc = json::parse(out, nullptr, true, /*ignore_comments=*/true);
       const json &server = doc.at(c.top).at("datafast");
-      const std::string url_key = c.name == "windsurf" ? "serverUrl" : "url";
+      const std::string url_key = c.name == "windsurf" ? "serverUrl" : c.name == "gemini" ? "httpUrl" : "url";
       CHECK(server.at(url_key) == kUrl);
       CHECK(count(out, kUrl) == 1);
       CHECK(server.at("headers").at("Authorization") == c.http_header);
@@ -184,8 +184,10 @@ TEST_SUITE("print-config") {
     const json cc = json::parse(rendered(http_request("claude-code")));
     CHECK(cc["mcpServers"]["datafast"]["type"] == "http");
     const json gem = json::parse(rendered(http_request("gemini")));
-    CHECK(gem["mcpServers"]["datafast"]["type"] == "http");
-    CHECK(gem["mcpServers"]["datafast"]["url"] == kUrl);
+    // Gemini CLI reads `url` as SSE: Streamable HTTP is `httpUrl`, with no type.
+    CHECK(gem["mcpServers"]["datafast"]["httpUrl"] == kUrl);
+    CHECK_FALSE(gem["mcpServers"]["datafast"].contains("url"));
+    CHECK_FALSE(gem["mcpServers"]["datafast"].contains("type"));
     const json cur = json::parse(rendered(http_request("cursor")));
     CHECK_FALSE(cur["mcpServers"]["datafast"].contains("type"));
 
@@ -344,16 +346,66 @@ mcpServers:
     CHECK(toml.find(R"(env_vars = ["MY_DFT"])") != std::string::npos);
   }
 
+  TEST_CASE("--docker: the container form for every client - the token by name - the config mounted read-only") {
+    for (const dfmcp::print_config::ClientSpec &c : dfmcp::print_config::clients()) {
+      CAPTURE(c.name);
+      Request r = stdio_request(c.name);
+      r.docker_image = "ghcr.io/example/datafast-mcp:1.0";
+      const std::string text = rendered(r);
+      CHECK(text.find("docker") != std::string::npos);
+      CHECK(text.find("ghcr.io/example/datafast-mcp:1.0") != std::string::npos);
+      CHECK(text.find("/usr/bin/datafast-mcp") == std::string::npos);
+    }
+    Request r = stdio_request("cursor");
+    r.docker_image = "datafast-mcp:latest";
+    r.config = "/home/u/dfmcp.json";
+    const json j = json::parse(rendered(r))["mcpServers"]["datafast"];
+    CHECK(j["command"] == "docker");
+    CHECK(j["args"] == json{"run", "-i", "--rm", "-e", "DATAFAST_TOKEN", "-v",
+                            "/home/u/dfmcp.json:/etc/datafast-mcp/config.json:ro", "datafast-mcp:latest",
+                            "--config", "/etc/datafast-mcp/config.json", "--permissions",
+                            "analytics:read,websites:read", "--websites", "*"});
+    CHECK(j["env"]["DATAFAST_TOKEN"] == "${env:DATAFAST_TOKEN}");
+    r.docker_image = "--privileged";
+    CHECK(render(r).error().starts_with("image '--privileged': use an image reference"));
+    r.docker_image = "img";
+    r.http_url = kUrl;
+    CHECK(render(r).error().find("give one of them") != std::string::npos);
+  }
+
+  TEST_CASE("codex mcp add and gemini mcp add one-liners") {
+    auto posix = [](const std::string &client) {
+      Request p = stdio_request(client);
+      p.binary = "/usr/bin/datafast-mcp";
+      p.config.reset();
+      return p;
+    };
+    Request r = posix("codex-cli");
+    CHECK(rendered(r) == "codex mcp add datafast -- /usr/bin/datafast-mcp --permissions "
+                         "analytics:read,websites:read --websites '*'\n"
+                         "# then, under [mcp_servers.datafast] in ~/.codex/config.toml: env_vars = "
+                         "[\"DATAFAST_TOKEN\"]\n");
+    r = http_request("codex-cli");
+    CHECK(rendered(r) == "codex mcp add datafast --url " + std::string(kUrl) +
+                             " --bearer-token-env-var DATAFAST_MCP_HTTP_TOKEN\n");
+    r = posix("gemini-cli");
+    CHECK(rendered(r) == "gemini mcp add --scope project -e 'DATAFAST_TOKEN=$DATAFAST_TOKEN' datafast "
+                         "/usr/bin/datafast-mcp -- --permissions analytics:read,websites:read --websites '*'\n");
+    r = http_request("gemini-cli");
+    CHECK(rendered(r) == "gemini mcp add --scope project --transport http --header 'Authorization: Bearer "
+                         "${DATAFAST_MCP_HTTP_TOKEN}' datafast " + std::string(kUrl) + "\n");
+  }
+
   TEST_CASE("refusals name the problem and what is allowed") {
     Request r = stdio_request("notepad");
     CHECK(render(r).error() ==
           "unknown client 'notepad'; known clients: claude-desktop, claude-code, "
-          "claude-code-cli, cursor, vscode, windsurf, codex, gemini, zed, continue");
+          "claude-code-cli, cursor, vscode, windsurf, codex, codex-cli, gemini, gemini-cli, zed, continue");
     r = http_request("claude-desktop");
     CHECK(render(r).error() ==
           "Claude Desktop cannot connect to a Streamable HTTP server from its config; use stdio, "
           "or one of the clients with HTTP: claude-code, claude-code-cli, cursor, vscode, "
-          "windsurf, codex, gemini, zed, continue");
+          "windsurf, codex, codex-cli, gemini, gemini-cli, zed, continue");
     r = stdio_request("cursor");
     r.binary = "bin/datafast-mcp";
     CHECK(render(r).error() == "binary 'bin/datafast-mcp': use an absolute path; clients start "
@@ -402,7 +454,7 @@ mcpServers:
       CAPTURE(c.file);
       Request r;
       r.client = c.client;
-      r.binary = "/usr/local/bin/datafast-mcp";
+      r.binary = "/usr/bin/datafast-mcp";
       r.extra_args = kCeilingArgs;
       if (c.http)
         r.http_url = kUrl;
@@ -411,7 +463,7 @@ mcpServers:
     const std::string md = read_file("claude-code/claude-mcp-add.md");
     Request r;
     r.client = "claude-code-cli";
-    r.binary = "/usr/local/bin/datafast-mcp";
+    r.binary = "/usr/bin/datafast-mcp";
     r.extra_args = kCeilingArgs;
     CHECK(md.find(rendered(r)) != std::string::npos);
     r.http_url = kUrl;

@@ -2,6 +2,7 @@
 
 #include "tools/schemas.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace dfmcp::tools {
@@ -49,6 +50,12 @@ const json &ToolRegistry::list_result() const {
     list_result_ = json{{"tools", std::move(list)}};
   });
   return list_result_;
+}
+
+void ToolRegistry::retain(const std::vector<std::string> &names) {
+  std::erase_if(tools_, [&](const auto &entry) {
+    return std::find(names.begin(), names.end(), entry.first) == names.end();
+  });
 }
 
 const Tool *ToolRegistry::find(std::string_view name) const {

@@ -75,6 +75,9 @@ public:
   // Every tool is added before the registry is shared between threads.
   void add(Tool tool);
   const Tool *find(std::string_view name) const;
+  // Keeps only the named tools (--tools, --read-only): the others are gone from tools/list and
+  // unknown when called. Before the registry is shared or listed.
+  void retain(const std::vector<std::string> &names);
   std::vector<std::string> names() const;
   // The tools/list result, built on first use (thread-safe; start-up and the initialize reply do
   // not need it): {"tools":[...]} in a stable order.

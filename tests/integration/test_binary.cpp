@@ -592,6 +592,193 @@ TEST_CASE("--help and --version") {
   RunResult version = run({kBinary, "--version"}, {});
   CHECK(version.code == 0);
   CHECK(version.out.starts_with("datafast-mcp " DFMCP_VERSION));
+  CHECK(version.out.find("2026-07-28") != std::string::npos);
+  CHECK(help.out.find("DATAFAST_MCP_PERMISSIONS") != std::string::npos);
+  CHECK(help.out.find("--read-only") != std::string::npos);
+}
+
+
+TEST_CASE("--read-only over stdio: only the read-only tools are listed - the others are unknown and reach nothing") {
+  Rig rig;
+  rig.start({"--permissions", "analytics:read,websites:read", "--websites", kSiteA, "--read-only"});
+  rig.initialize();
+  json listed = rig.request("tools/list")["result"]["tools"];
+  std::vector<std::string> names;
+  for (const json &t : listed) {
+    names.push_back(t["name"]);
+    CHECK(t["annotations"]["readOnlyHint"] == true);
+  }
+  CHECK(std::find(names.begin(), names.end(), "list_access_tokens") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "get_token_ceiling") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "create_access_token") == names.end());
+  CHECK(std::find(names.begin(), names.end(), "revoke_access_token") == names.end());
+  for (const char *hidden : {"create_access_token", "revoke_access_token"}) {
+    json r = rig.request("tools/call", {{"name", hidden}, {"arguments", {{"name", "x"}, {"permissions", {"analytics:read"}}, {"tokenId", "t"}}}});
+    REQUIRE(r.contains("error"));
+    CHECK(r["error"]["code"] == -32602);
+  }
+  CHECK(rig.upstream_requests() == 0);
+  CHECK(rig.call("list_access_tokens")["isError"] == false); // the server keeps serving
+  CHECK(rig.child->all_stderr().find("tools: get_token_ceiling, list_access_tokens") != std::string::npos);
+  CHECK(rig.child->all_stderr().find("(read-only)") != std::string::npos);
+}
+
+TEST_CASE("--tools over HTTP: both protocol eras list only the subset and refuse the rest as unknown tools") {
+  Rig rig;
+  rig.child = Child::spawn(rig.args({"--permissions", "*", "--websites", "*", "--http", "127.0.0.1:0",
+                                     "--tools", "get_token_ceiling"}),
+                           rig.env());
+  REQUIRE(rig.child->wait_for_stderr("serving MCP over HTTP at http://127.0.0.1:"));
+  std::string err = rig.child->all_stderr();
+  int port = std::stoi(err.substr(err.find("http://127.0.0.1:") + 17));
+  CHECK(err.find("tools: get_token_ceiling") != std::string::npos);
+
+  std::map<std::string, std::string> h = {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"}};
+  auto init = http_exchange(port, "POST", "/mcp", h, R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}})");
+  REQUIRE(init.has_value());
+  REQUIRE(init->status == 200);
+  h["Mcp-Session-Id"] = init->header("mcp-session-id");
+  h["MCP-Protocol-Version"] = "2025-11-25";
+  auto list = http_exchange(port, "POST", "/mcp", h, R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})");
+  REQUIRE(list.has_value());
+  json tools = json::parse(list->body)["result"]["tools"];
+  REQUIRE(tools.size() == 1);
+  CHECK(tools[0]["name"] == "get_token_ceiling");
+  auto hidden = http_exchange(port, "POST", "/mcp", h, R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_access_tokens","arguments":{}}})");
+  REQUIRE(hidden.has_value());
+  CHECK(json::parse(hidden->body)["error"]["code"] == -32602);
+
+  // 2026-07-28: stateless, the same subset.
+  json meta = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+               {"io.modelcontextprotocol/clientCapabilities", json::object()}};
+  std::map<std::string, std::string> m = {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"},
+                                          {"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/list"}};
+  auto modern_list = http_exchange(port, "POST", "/mcp", m, json{{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/list"}, {"params", {{"_meta", meta}}}}.dump());
+  REQUIRE(modern_list.has_value());
+  json mtools = json::parse(modern_list->body)["result"]["tools"];
+  REQUIRE(mtools.size() == 1);
+  CHECK(mtools[0]["name"] == "get_token_ceiling");
+  m["Mcp-Method"] = "tools/call";
+  m["Mcp-Name"] = "create_access_token";
+  auto modern_hidden = http_exchange(port, "POST", "/mcp", m,
+                                     json{{"jsonrpc", "2.0"}, {"id", 5}, {"method", "tools/call"},
+                                          {"params", {{"name", "create_access_token"}, {"arguments", {{"name", "x"}, {"permissions", {"analytics:read"}}}}, {"_meta", meta}}}}.dump());
+  REQUIRE(modern_hidden.has_value());
+  CHECK(json::parse(modern_hidden->body)["error"]["code"] == -32602);
+  CHECK(rig.upstream_requests() == 0);
+  rig.child->signal(SIGTERM);
+  CHECK(rig.child->wait() == 0);
+}
+
+TEST_CASE("--tools with unknown names: exit 2 naming them - check and the start-up line say which tools are on") {
+  Rig rig;
+  RunResult bad = run(rig.args({"--permissions", "*", "--websites", "*", "--tools", "list_access_tokens,mint_token"}), rig.env());
+  CHECK(bad.code == 2);
+  CHECK(bad.out.empty());
+  CHECK(bad.err.find("config error: --tools: unknown tool 'mint_token'; known tools: ") != std::string::npos);
+  auto env = rig.env();
+  env["DATAFAST_MCP_READ_ONLY"] = "1";
+  RunResult check = run({kBinary, "check", "--offline", "--sandbox", "--permissions", "*", "--websites", "*"}, env);
+  CHECK(check.code == 0);
+  CHECK(check.out.find("tools.readOnly") != std::string::npos);
+  CHECK(check.out.find("environment DATAFAST_MCP_READ_ONLY") != std::string::npos);
+  CHECK(check.out.find("get_token_ceiling, list_access_tokens") != std::string::npos);
+  CHECK(check.out.find("create_access_token,") == std::string::npos);
+}
+
+TEST_CASE("the ceiling from DATAFAST_MCP_PERMISSIONS and DATAFAST_MCP_WEBSITES - a flag still wins - check names the source") {
+  Rig rig;
+  auto env = rig.env();
+  env["DATAFAST_MCP_PERMISSIONS"] = "analytics:read";
+  env["DATAFAST_MCP_WEBSITES"] = kSiteA + "," + kSiteB;
+  RunResult check = run(rig.args({"check", "--offline", "--websites", kSiteB}), env);
+  CHECK(check.code == 0);
+  CHECK(check.out.find("environment DATAFAST_MCP_PERMISSIONS") != std::string::npos);
+  CHECK(check.out.find("flag --websites") != std::string::npos);
+  CHECK(check.out.find("environment DATAFAST_MCP_WEBSITES") == std::string::npos);
+
+  rig.child = Child::spawn(rig.args({}), env);
+  rig.initialize();
+  json ceiling = rig.call("get_token_ceiling")["structuredContent"];
+  CHECK(ceiling["permissions"] == json{"analytics:read"});
+  CHECK(ceiling["websiteIds"] == json{kSiteA, kSiteB});
+  std::size_t before = rig.upstream_requests();
+  json refused = rig.call("create_access_token", {{"name", "x"}, {"permissions", {"websites:read"}}, {"websiteIds", {kSiteA}}});
+  CHECK(refused["isError"] == true);
+  CHECK(rig.upstream_requests() == before);
+
+  env["DATAFAST_MCP_PERMISSIONS"] = "analytics:raed";
+  RunResult bad = run(rig.args({}), env);
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("config error: DATAFAST_MCP_PERMISSIONS item 0: 'analytics:raed' is not a DataFast permission") != std::string::npos);
+}
+
+TEST_CASE("--sandbox alone serves with the demo ceiling - announced on stderr") {
+  auto child = Child::spawn({kBinary, "--sandbox"}, {});
+  REQUIRE(child->wait_for_stderr("serving MCP on stdio"));
+  std::string err = child->all_stderr();
+  CHECK(err.find("sandbox: no ceiling given, so the demo ceiling applies: permissions analytics:read, websites:read; websites " + kSiteA + ", " + kSiteB) != std::string::npos);
+  child->write_line(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+  REQUIRE(child->read_line().has_value());
+  child->write_line(R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"create_access_token","arguments":{"name":"demo","permissions":["analytics:read"],"websiteIds":["65a1b2c3d4e5f60718293a01"]}}})");
+  auto ok = child->read_line();
+  REQUIRE(ok.has_value());
+  CHECK(json::parse(*ok)["result"]["isError"] == false);
+  child->write_line(R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"create_access_token","arguments":{"name":"demo","permissions":["analytics:read"],"websiteIds":["65a1b2c3d4e5f60718293a03"]}}})");
+  auto refused = child->read_line();
+  REQUIRE(refused.has_value());
+  CHECK(json::parse(*refused)["result"]["isError"] == true);
+  child->close_stdin();
+  CHECK(child->wait() == 0);
+}
+
+TEST_CASE("print-config refuses a snippet that could not start - exit 2 naming what is missing") {
+  TempDir dir;
+  std::string cfg = dir.write("c.json", R"({"ceiling": {"permissions": ["analytics:read"], "websiteIds": "*"}})");
+  std::string half = dir.write("half.json", R"({"ceiling": {"permissions": ["analytics:read"]}})");
+  struct Row {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  // The refusal ignores the ceiling of this shell's environment: the client will not have it.
+  std::map<std::string, std::string> env = {{"DATAFAST_MCP_PERMISSIONS", "*"}, {"DATAFAST_MCP_WEBSITES", "*"}};
+  for (const Row &row : std::vector<Row>{
+           {{kBinary, "print-config", "--client", "cursor"}, "ceiling.permissions: not set"},
+           {{kBinary, "print-config", "--client", "cursor", "--", "--permissions", "*"}, "ceiling.websiteIds: not set"},
+           {{kBinary, "print-config", "--client", "vscode", "--config", dir.path() + "/missing.json"}, "--config: cannot open"},
+           {{kBinary, "print-config", "--client", "codex", "--config", half}, "ceiling.websiteIds: not set"},
+           {{kBinary, "print-config", "--client", "gemini", "--", "--tools", "nope", "--sandbox"}, "--tools: unknown tool 'nope'"},
+           {{kBinary, "print-config", "--client", "cursor", "--docker", "img", "--http", "http://127.0.0.1:1/mcp"}, "give one of them"},
+       }) {
+    CAPTURE(row.needle);
+    RunResult r = run(row.args, env);
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find(row.needle) != std::string::npos);
+  }
+  RunResult ok = run({kBinary, "print-config", "--client", "cursor", "--config", cfg}, {});
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find(cfg) != std::string::npos);
+  RunResult sandbox = run({kBinary, "print-config", "--client", "cursor", "--", "--sandbox"}, {});
+  CHECK(sandbox.code == 0);
+  RunResult docker = run({kBinary, "print-config", "--client", "claude-desktop", "--docker", "datafast-mcp:1", "--config", cfg}, {});
+  CHECK(docker.code == 0);
+  json d = json::parse(docker.out)["mcpServers"]["datafast"];
+  CHECK(d["command"] == "docker");
+  CHECK(d["args"] == json{"run", "-i", "--rm", "-e", "DATAFAST_TOKEN", "-v", cfg + ":/etc/datafast-mcp/config.json:ro",
+                          "datafast-mcp:1", "--config", "/etc/datafast-mcp/config.json"});
+}
+
+TEST_CASE("audit --help shows the audit command's own usage") {
+  RunResult r = run({kBinary, "audit", "--help"}, {});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("Usage: datafast-mcp audit") != std::string::npos);
+  CHECK(r.out.find("verify") != std::string::npos);
+  CHECK(r.out.find("--permissions") == std::string::npos);
+  CHECK(r.out.find("Try it with no DataFast account") == std::string::npos);
+  RunResult bare = run({kBinary, "audit"}, {});
+  CHECK(bare.code == 2);
+  CHECK(bare.err.find("run datafast-mcp audit --help") != std::string::npos);
 }
 
 }
