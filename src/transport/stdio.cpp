@@ -87,16 +87,21 @@ public:
     drain();
   }
 
-  // From any thread.
+  // From any thread (the stop-signal watcher): cancels the calls in flight at once, and ends the
+  // reading.
   void stop(const std::string &why) {
     {
       std::lock_guard lock(mutex_);
       if (stop_why_)
         return;
       stop_why_ = why;
-      changed_.notify_all();
     }
     input_.interrupt();
+    spdlog::info("received {}; cancelling {} call(s) in flight and stopping", why, session_.in_flight());
+    session_.cancel_all(false);
+    std::lock_guard lock(mutex_);
+    cancelled_at_ = std::chrono::steady_clock::now();
+    changed_.notify_all();
   }
 
 private:
@@ -213,30 +218,20 @@ private:
     }
   }
 
-  // After input ends: calls in flight finish and are answered. A stop (now or while draining)
-  // cancels them; writes already sent get kWriteGrace, then are aborted too.
+  // After input ends: calls in flight finish and are answered, unless a stop (now or while
+  // draining) cancelled them.
   void drain() {
     using Clock = std::chrono::steady_clock;
     std::unique_lock lock(mutex_);
     if (!stop_why_ && (running_ > 0 || !queue_.empty()))
       spdlog::info("input closed; finishing {} call(s) in flight", running_ + queue_.size());
-    bool cancelled = false;
     bool aborted = false;
-    Clock::time_point abort_at{};
     for (;;) {
-      if (stop_why_ && !cancelled) {
-        cancelled = true;
-        abort_at = Clock::now() + kWriteGrace;
-        std::string why = *stop_why_;
-        lock.unlock();
-        spdlog::info("received {}; cancelling {} call(s) in flight and stopping", why, session_.in_flight());
-        session_.cancel_all(false);
-        lock.lock();
-        continue;
-      }
       if (queue_.empty() && running_ == 0)
         break;
-      if (cancelled && !aborted && Clock::now() >= abort_at) {
+      // After a stop has cancelled the calls, writes already sent get kWriteGrace, then are
+      // aborted too.
+      if (cancelled_at_ && !aborted && Clock::now() >= *cancelled_at_ + kWriteGrace) {
         aborted = true;
         lock.unlock();
         spdlog::warn("aborting {} call(s) still waiting on DataFast; a create or revoke among them "
@@ -246,8 +241,8 @@ private:
         lock.lock();
         continue;
       }
-      if (cancelled && !aborted)
-        changed_.wait_until(lock, abort_at);
+      if (cancelled_at_ && !aborted)
+        changed_.wait_until(lock, *cancelled_at_ + kWriteGrace);
       else
         changed_.wait(lock);
     }
@@ -273,6 +268,7 @@ private:
   std::size_t running_ = 0; // calls being run
   bool closing_ = false;
   std::optional<std::string> stop_why_;
+  std::optional<std::chrono::steady_clock::time_point> cancelled_at_; // a stop cancelled the calls
 
   // The reader's own.
   std::string buffer_;      // a line read in part
