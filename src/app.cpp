@@ -431,10 +431,12 @@ int run_app(int argc, const char *const *argv) {
   }
 
   mcp::Server server(registry, cfg->ceiling);
-  if (audit_log)
+  if (audit_log) {
+    policy::WebsiteNames names = tools::website_directory(*broker).names(); // known when by domain
     audit_log->append_event("start", json{{"version", DFMCP_VERSION},
                                           {"transport", cfg->http.enabled ? "http" : "stdio"},
-                                          {"ceiling", tools::ceiling_view(cfg->ceiling)}});
+                                          {"ceiling", tools::ceiling_view(cfg->ceiling, &names)}});
+  }
 
   int code = 0;
   if (cfg->http.enabled) {
