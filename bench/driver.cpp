@@ -399,8 +399,9 @@ void phase_stdio(const Settings &s, const Sandbox &sb, Report &rep) {
   std::size_t tools = parsed.at("result").at("tools").size();
   std::string peer_reply = peer.call(tools_list_line(7));
   std::size_t peer_tools = json::parse(peer_reply).at("result").at("tools").size();
-  if (tools != 4 || peer_tools != 4)
-    throw BenchError("tools/list: expected 4 tools, datafast-mcp has " + std::to_string(tools) + ", peer " +
+  // The peer implements the first four tools; datafast-mcp also has list_websites (issue 16).
+  if (tools != 5 || peer_tools != 4)
+    throw BenchError("tools/list: expected 5 tools (peer 4), datafast-mcp has " + std::to_string(tools) + ", peer " +
                      std::to_string(peer_tools));
   std::string reply_file = s.workdir + "/tools-list-reply.json";
   std::ofstream(reply_file, std::ios::binary) << captured << "\n";

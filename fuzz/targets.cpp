@@ -40,6 +40,12 @@ public:
   Expected<Ok, upstream::UpstreamError> revoke(const std::string &, CancelToken *, upstream::Deadline) override {
     return Ok{};
   }
+  Expected<std::vector<model::Website>, upstream::UpstreamError> list_websites(CancelToken *,
+                                                                               upstream::Deadline) override {
+    return std::vector<model::Website>{{"site1", "one.example", "One", "df_1", "UTC", "USD", model::WebsiteRole::Owner},
+                                       {"site2", "two.example", std::nullopt, "df_2", "UTC", "EUR",
+                                        model::WebsiteRole::Viewer}};
+  }
 };
 
 class NullStream final : public http::ResponseStream {

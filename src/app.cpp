@@ -11,12 +11,14 @@
 #include "platform/system.hpp"
 #include "sandbox/sandbox.hpp"
 #include "tools/token_tools.hpp"
+#include "tools/websites.hpp"
 #include "transport/http_mcp.hpp"
 #include "transport/stdio.hpp"
 #include "upstream/account_api.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
@@ -44,8 +46,13 @@ int block_stop_signals() {
   return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-std::string ceiling_summary(const policy::Ceiling &c) {
-  return "permissions " + c.permissions.describe() + "; websites " + c.websites.describe();
+// The ceiling for the start-up log line; websites named by domain in the config show their domain.
+std::string ceiling_summary(const config::Config &cfg) {
+  policy::WebsiteNames names;
+  for (const auto &[domain, id] : cfg.resolved_domains)
+    names.emplace(id, domain);
+  const policy::Ceiling &c = cfg.ceiling;
+  return "permissions " + c.permissions.describe() + "; websites " + c.websites.describe(&names);
 }
 
 std::string tools_summary(const config::Config &cfg) {
@@ -108,7 +115,7 @@ int serve_http(const mcp::Server &server, const config::Config &cfg, int signal_
                  version_text(), url,
                  auth ? "bearer token, clients " + policy::join(names, ", ")
                       : std::string("none (loopback only)"),
-                 upstream_text, parent_display, ceiling_summary(cfg.ceiling), tools_summary(cfg));
+                 upstream_text, parent_display, ceiling_summary(cfg), tools_summary(cfg));
   };
   return transport::run_http(server, std::move(run));
 }
@@ -141,6 +148,52 @@ int serve_sandbox(const SandboxOptions &o) {
   std::string why = signals.wait();
   spdlog::info("sandbox: {} received", why);
   spdlog::info("sandbox: stopped after {} request(s)", sb->request_count());
+  return 0;
+}
+
+// Ceiling websites named by domain (ceiling.websites, --websites): resolved once, now, against the
+// parent token's website list, and added to the ceiling. A domain that does not resolve, or a list
+// that cannot be read, stops the server: exit 2 with one line naming the key and the domain.
+int resolve_domain_ceiling(tools::Broker &broker, config::Config &cfg) {
+  const std::vector<std::string> &domains = cfg.website_domains.value;
+  const bool flag = cfg.website_domains.origin.source == config::Source::Flag;
+  const std::string key = flag ? "--websites" : "ceiling.websites";
+  const std::string where = flag || !cfg.config_path ? "" : " (in " + *cfg.config_path + ")";
+  auto fail = [&](const std::string &k, const std::string &message) {
+    std::fprintf(stderr, "datafast-mcp: config error: %s: %s%s\n", k.c_str(), one_line(message).c_str(),
+                 where.c_str());
+    return 2;
+  };
+  auto listed = tools::website_directory(broker).get(nullptr, std::nullopt);
+  if (!listed)
+    return fail(key, "cannot resolve the domains " + policy::join(domains, ", ") + ": " +
+                         tools::websites_unreadable(listed.error(), "reading the website list") +
+                         " Name the websites by id (ceiling.websiteIds) instead.");
+  auto ids = tools::resolve_domains(domains, *listed, *listed);
+  if (!ids) {
+    const tools::DomainProblem &p = ids.error().front();
+    return fail(flag ? key : key + "[" + std::to_string(p.index) + "]", p.message);
+  }
+  std::vector<std::string> &ceiling_ids = cfg.ceiling.websites.ids;
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    cfg.resolved_domains.emplace_back(domains[i], (*ids)[i]);
+    if (std::find(ceiling_ids.begin(), ceiling_ids.end(), (*ids)[i]) == ceiling_ids.end())
+      ceiling_ids.push_back((*ids)[i]);
+  }
+  // The HTTP clients' ceilings were checked without the server's websites: now with them.
+  policy::WebsiteNames names = tools::website_directory(broker).names();
+  for (std::size_t i = 0; i < cfg.http.clients.size(); ++i) {
+    std::vector<std::string> beyond = policy::ceiling_beyond(cfg.http.clients[i].ceiling, cfg.ceiling, &names);
+    if (!beyond.empty())
+      return fail("http.clients[" + std::to_string(i) + "].ceiling",
+                  "goes beyond the server's ceiling: " + policy::join(beyond, ", ") +
+                      "; a client's ceiling must lie within permissions " + cfg.ceiling.permissions.describe() +
+                      " and websites " + cfg.ceiling.websites.describe(&names));
+  }
+  std::vector<std::string> shown;
+  for (const auto &[domain, id] : cfg.resolved_domains)
+    shown.push_back(domain + " -> " + id);
+  spdlog::info("ceiling: websites named by domain resolved: {}", policy::join(shown, ", "));
   return 0;
 }
 
@@ -177,12 +230,23 @@ std::string render_parent_scope(tools::Broker &broker, const config::Config &cfg
     return out;
   }
   const policy::TokenScope &p = scope->scope;
+  // Its websites, with domains (a parent without websites:read: ids only, and a note).
+  auto sites = tools::website_directory(broker).get(nullptr, std::nullopt);
+  policy::WebsiteNames names = tools::website_directory(broker).names();
   out += "  " + scope->display_key + ": permissions " + (p.permissions.empty() ? std::string("(none listed: full access)") : policy::join(p.permissions, ", ")) +
-         "; " + (p.website_ids.empty() ? std::string("all websites") : "websites " + policy::join(p.website_ids, ", ")) + "\n";
+         "; " + (p.website_ids.empty() ? std::string("all websites") : "websites " + policy::WebsiteScope{false, p.website_ids}.describe(&names)) + "\n";
   policy::Ceiling effective = policy::intersect(cfg.ceiling, p);
+  if (sites) {
+    out += "  websites it can access (GET /websites):\n";
+    for (const model::Website &w : *sites)
+      out += "    " + w.domain + " (" + w.id + "), role " + model::role_name(w.role) +
+             (effective.websites.covers(w.id) ? ", within the ceiling" : ", outside the ceiling") + "\n";
+  } else {
+    out += "  websites: " + tools::websites_unreadable(sites.error(), "reading the website list") + "\n";
+  }
   out += "Effective ceiling (configured ∩ the parent's scope): permissions " + effective.permissions.describe() +
-         "; websites " + (effective.websites.all ? std::string("all websites (*)") : effective.websites.ids.empty() ? std::string("none") : policy::join(effective.websites.ids, ", ")) + "\n";
-  for (const std::string &missing : policy::ceiling_beyond(cfg.ceiling, effective))
+         "; websites " + (effective.websites.all ? std::string("all websites (*)") : effective.websites.ids.empty() ? std::string("none") : effective.websites.describe(&names)) + "\n";
+  for (const std::string &missing : policy::ceiling_beyond(cfg.ceiling, effective, &names))
     out += "  warning: the ceiling allows " + missing + ", which this server's own token does not hold; DataFast "
            "would refuse it\n";
   if (effective.permissions.empty() || (!effective.websites.all && effective.websites.ids.empty()))
@@ -358,7 +422,7 @@ int run_app(int argc, const char *const *argv) {
       if (cfg->demo_ceiling)
         spdlog::warn("sandbox: no ceiling given, so the demo ceiling applies: {} (set --permissions and "
                      "--websites for your own)",
-                     ceiling_summary(cfg->ceiling));
+                     ceiling_summary(*cfg));
     }
   } else {
     client.url = cfg->upstream;
@@ -377,6 +441,10 @@ int run_app(int argc, const char *const *argv) {
                                             audit_log.get());
   registry.retain(cfg->tools.on); // --tools, --read-only: the rest are unknown tools
 
+  if (!cfg->website_domains.value.empty() && !(cli->command == Command::Check && cli->offline))
+    if (int code = resolve_domain_ceiling(*broker, *cfg); code != 0)
+      return code;
+
   if (cli->command == Command::Check) {
     std::string report = render_check(*cfg);
     if (!cli->offline)
@@ -386,17 +454,19 @@ int run_app(int argc, const char *const *argv) {
   }
 
   mcp::Server server(registry, cfg->ceiling);
-  if (audit_log)
+  if (audit_log) {
+    policy::WebsiteNames names = tools::website_directory(*broker).names(); // known when by domain
     audit_log->append_event("start", json{{"version", DFMCP_VERSION},
                                           {"transport", cfg->http.enabled ? "http" : "stdio"},
-                                          {"ceiling", tools::ceiling_view(cfg->ceiling)}});
+                                          {"ceiling", tools::ceiling_view(cfg->ceiling, &names)}});
+  }
 
   int code = 0;
   if (cfg->http.enabled) {
     code = serve_http(server, *cfg, signal_fd, upstream_text, parent_display);
   } else {
     spdlog::info("{} serving MCP on stdio; upstream {} (token {}); ceiling: {}; tools: {}", version_text(),
-                 upstream_text, parent_display, ceiling_summary(cfg->ceiling), tools_summary(*cfg));
+                 upstream_text, parent_display, ceiling_summary(*cfg), tools_summary(*cfg));
     transport::StdioOptions options;
     options.stop = std::make_shared<transport::StopSwitch>();
     stdio_signals->on_stop([stop = options.stop](std::string_view name) { stop->request(std::string(name)); });

@@ -28,10 +28,25 @@ std::string render_check(const config::Config &c) {
                   c.timeout_ms.origin.describe()});
   rows.push_back({"ceiling.permissions", c.ceiling.permissions.describe(),
                   c.permissions.origin.describe()});
-  rows.push_back({"ceiling.websiteIds", c.ceiling.websites.describe(),
+  policy::WebsiteNames names;
+  for (const auto &[domain, id] : c.resolved_domains)
+    names.emplace(id, domain);
+  rows.push_back({"ceiling.websiteIds",
+                  c.ceiling.websites.all || !c.ceiling.websites.ids.empty() ? c.ceiling.websites.describe(&names)
+                                                                           : std::string("(from the domains below)"),
                   c.website_ids.origin.describe()});
   rows.push_back({"tools.readOnly", c.tools.read_only.value ? "true" : "false", c.tools.read_only.origin.describe()});
   rows.push_back({"tools.enabled", policy::join(c.tools.on, ", "), c.tools.enabled.origin.describe()});
+  if (!c.website_domains.value.empty()) {
+    std::vector<std::string> shown;
+    if (c.resolved_domains.empty()) {
+      shown = c.website_domains.value;
+      shown.back() += " (not resolved: --offline)";
+    }
+    for (const auto &[domain, id] : c.resolved_domains)
+      shown.push_back(domain + " -> " + id);
+    rows.push_back({"ceiling.websites", policy::join(shown, ", "), c.website_domains.origin.describe()});
+  }
   rows.push_back({"logging.level", c.log_level.value, c.log_level.origin.describe()});
   rows.push_back({"logging.format", c.log_format.value, c.log_format.origin.describe()});
   const config::SafetyConfig &sc = c.safety;
@@ -62,7 +77,7 @@ std::string render_check(const config::Config &c) {
     for (const config::HttpClient &client : h.clients)
       rows.push_back({"http.clients." + client.name,
                       "token " + client.token_env + "; permissions " + client.ceiling.permissions.describe() +
-                          "; websites " + client.ceiling.websites.describe(),
+                          "; websites " + client.ceiling.websites.describe(&names),
                       "config file"});
     rows.push_back({"http.allowedOrigins",
                     h.allowed_origins.value.empty() ? "(only the server's own loopback origin)"
@@ -90,7 +105,7 @@ std::string render_check(const config::Config &c) {
   for (const Row &r : rows)
     out += pad(r.key, w1) + "  " + pad(r.value, w2) + "  " + r.from + "\n";
   out += "\nEffective ceiling: every token minted or revoked through this server stays within it.\n";
-  const json view = tools::ceiling_view(c.ceiling);
+  const json view = tools::ceiling_view(c.ceiling, &names);
   for (const auto &rule : view.at("rules"))
     out += "  - " + rule.get<std::string>() + "\n";
   return out;

@@ -20,6 +20,9 @@ Examples:
   datafast-mcp --sandbox --permissions analytics:read,websites:read \
                --websites 65a1b2c3d4e5f60718293a01
 
+  # The same ceiling with websites named by domain (resolved once at start; exit 2 if one is unknown)
+  datafast-mcp --sandbox --permissions analytics:read,websites:read --websites shop.example
+
   # Serve a real account; the parent token comes from the environment only
   DATAFAST_TOKEN=dft_... datafast-mcp --config ~/.config/datafast-mcp.json
 
@@ -68,8 +71,9 @@ void add_options(CLI::App &app, Values &v, Bound &b) {
                               ->delimiter(',')
                               ->type_name("LIST"));
   b.websites.push_back(app.add_option("--websites", v.websites,
-                                      "Ceiling: website ids minted tokens may cover, comma "
-                                      "separated, or * for all (overrides ceiling.websiteIds)")
+                                      "Ceiling: websites minted tokens may cover, comma separated: "
+                                      "ids, or domains (an entry with a dot, resolved at start), or * "
+                                      "for all (overrides ceiling.websiteIds and ceiling.websites)")
                            ->type_name("LIST|*"));
   b.upstream_url.push_back(app.add_option("--upstream-url", v.upstream_url,
                                           "DataFast Account API base URL (https only; default "

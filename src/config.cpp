@@ -83,6 +83,7 @@ struct FileValues {
   std::optional<std::vector<std::string>> permissions;
   bool websites_given = false;
   std::optional<std::vector<std::string>> website_ids; // nullopt with websites_given means "*"
+  std::optional<std::vector<std::string>> website_domains; // ceiling.websites
   bool has_ceiling = false;
   std::optional<json> http; // read by load_http
   std::optional<json> keys, mint, revoke, limits, confirm; // read by load_safety
@@ -154,7 +155,7 @@ Expected<FileValues, FileError> read_file_values(const json &root) {
     return unexpected(ceiling.error());
   if (const json *c = *ceiling) {
     out.has_ceiling = true;
-    if (auto e = check_keys(*c, "ceiling.", {"permissions", "websiteIds"}))
+    if (auto e = check_keys(*c, "ceiling.", {"permissions", "websiteIds", "websites"}))
       return unexpected(*e);
     if (auto p = c->find("permissions"); p != c->end()) {
       if (!p->is_array())
@@ -191,6 +192,27 @@ Expected<FileValues, FileError> read_file_values(const json &root) {
         return unexpected(FileError{"ceiling.websiteIds",
                                     "must be a list of website ids or \"*\", got " + quoted_type(*w)});
       }
+    }
+  }
+
+  if (const json *c = *ceiling; c != nullptr) {
+    if (auto w = c->find("websites"); w != c->end()) {
+      if (!w->is_array() || w->empty())
+        return unexpected(FileError{"ceiling.websites",
+                                    "must be a non-empty list of website domains, e.g. [\"example.com\"], got " +
+                                        quoted_type(*w)});
+      std::vector<std::string> domains;
+      for (std::size_t i = 0; i < w->size(); ++i) {
+        const json &item = (*w)[i];
+        if (!item.is_string())
+          return unexpected(FileError{"ceiling.websites[" + std::to_string(i) + "]",
+                                      "must be a string (a domain), got " + quoted_type(item)});
+        domains.push_back(item.get<std::string>());
+      }
+      if (out.websites_given && !out.website_ids)
+        return unexpected(FileError{"ceiling.websites",
+                                    "cannot be combined with websiteIds \"*\" (all websites already)"});
+      out.website_domains = std::move(domains);
     }
   }
 
@@ -576,25 +598,57 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
   }
   if (file.websites_given)
     cfg.website_ids = {file.website_ids, from_file};
+  if (file.website_domains) {
+    cfg.website_domains = {*file.website_domains, from_file};
+    if (!file.websites_given)
+      cfg.website_ids = {std::vector<std::string>{}, from_file};
+  }
   if (options.websites) {
     Origin flag = options.origin_of("--websites");
-    if (*options.websites == "*")
+    cfg.website_domains = {{}, flag};
+    if (*options.websites == "*") {
       cfg.website_ids = {std::nullopt, flag};
-    else
-      cfg.website_ids = {split_commas(*options.websites), flag};
+    } else {
+      // An entry with a dot is a domain (ids never hold one); the rest are ids.
+      std::vector<std::string> ids;
+      for (std::string &item : split_commas(*options.websites))
+        (item.find('.') != std::string::npos ? cfg.website_domains.value : ids).push_back(std::move(item));
+      cfg.website_ids = {std::move(ids), flag};
+    }
   }
-  bool websites_given = file.websites_given || options.websites;
+  bool websites_given = file.websites_given || file.website_domains || options.websites;
   if (!websites_given && cfg.sandbox) {
     cfg.website_ids = {demo_website_ids(), {Source::Sandbox, "demo ceiling"}};
     cfg.demo_ceiling = true;
   } else if (!websites_given) {
     return unexpected(ConfigError{"ceiling.websiteIds",
                                   "not set; give the websites minted tokens may cover with "
-                                  "--websites ID,ID (or DATAFAST_MCP_WEBSITES) or ceiling.websiteIds in "
-                                  "the config file (use \"*\" for all websites)",
+                                  "--websites ID,DOMAIN,... (or DATAFAST_MCP_WEBSITES) or ceiling.websiteIds "
+                                  "(ids) / ceiling.websites (domains) in the config file (use \"*\" for all "
+                                  "websites)",
                                   ""});
   }
-  auto ceiling = policy::make_ceiling({cfg.permissions.value, cfg.website_ids.value});
+  const Origin &domains_origin = cfg.website_domains.origin;
+  bool domains_from_file = domains_origin.source == Source::File;
+  const std::string domains_key = domains_from_file ? std::string("ceiling.websites") : domains_origin.name;
+  for (std::size_t i = 0; i < cfg.website_domains.value.size(); ++i) {
+    const std::string &d = cfg.website_domains.value[i];
+    bool sane = !d.empty() && d.size() <= 253 && std::all_of(d.begin(), d.end(), [](char ch) {
+      return static_cast<unsigned char>(ch) > 0x20 && static_cast<unsigned char>(ch) < 0x7F && ch != '/';
+    });
+    if (!sane)
+      return unexpected(ConfigError{
+          domains_from_file ? domains_key + "[" + std::to_string(i) + "]" : domains_key,
+          "'" + d + "' is not a domain (1 to 253 printable characters, no spaces or '/'), e.g. example.com",
+          domains_from_file ? where : ""});
+  }
+  // With domains still to resolve, the ids given as ids may be none yet: the ceiling is checked
+  // without them, and the websites are completed at start.
+  bool pending = !cfg.website_domains.value.empty();
+  std::optional<std::vector<std::string>> given_ids = cfg.website_ids.value;
+  if (pending && given_ids && given_ids->empty())
+    given_ids = std::nullopt;
+  auto ceiling = policy::make_ceiling({cfg.permissions.value, given_ids});
   if (!ceiling) {
     const policy::Refusal &r = ceiling.error().front();
     const Origin &origin = r.field.starts_with("permissions") ? cfg.permissions.origin
@@ -603,6 +657,8 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
                                   r.message, origin.source == Source::File ? where : ""});
   }
   cfg.ceiling = std::move(*ceiling);
+  if (pending && cfg.website_ids.value && cfg.website_ids.value->empty())
+    cfg.ceiling.websites = policy::WebsiteScope{false, {}}; // only domains: filled in at start
 
   cfg.log_level = {"info", {}};
   if (file.log_level)
@@ -641,7 +697,11 @@ Expected<Config, ConfigError> load_text(const std::optional<std::string> &text, 
     return unexpected(tools.error());
   cfg.tools = std::move(*tools);
 
-  auto http = load_http(file.http ? &*file.http : nullptr, options, env, cfg.ceiling, where);
+  // A client's websites are checked against the server's once its domains are resolved (app.cpp).
+  policy::Ceiling for_clients = cfg.ceiling;
+  if (pending)
+    for_clients.websites = policy::WebsiteScope::everything();
+  auto http = load_http(file.http ? &*file.http : nullptr, options, env, for_clients, where);
   if (!http)
     return unexpected(http.error());
   cfg.http = std::move(*http);

@@ -84,7 +84,7 @@ struct Options {
   std::optional<std::string> config_path;
   bool sandbox = false;
   std::optional<std::vector<std::string>> permissions;
-  std::optional<std::string> websites; // "*" or comma-separated ids
+  std::optional<std::string> websites; // "*" or comma-separated ids and domains (an entry with a '.')
   std::optional<std::string> upstream_url;
   std::optional<std::string> token_env;
   std::optional<std::string> ca_file;
@@ -133,6 +133,11 @@ struct Config {
   Setting<int> timeout_ms;
   Setting<std::vector<std::string>> permissions;
   Setting<std::optional<std::vector<std::string>>> website_ids; // nullopt means "*"
+  // Ceiling websites named by domain (ceiling.websites, or --websites entries with a '.'): resolved
+  // to ids once at start against the parent token's website list (app.cpp), which then adds them to
+  // `ceiling`. Until then `ceiling` holds only the ids given as ids.
+  Setting<std::vector<std::string>> website_domains;
+  std::vector<std::pair<std::string, std::string>> resolved_domains; // (domain, id), for `check`
   Setting<std::string> log_level;
   Setting<std::string> log_format; // "text" | "json"
   policy::Ceiling ceiling;

@@ -6,7 +6,7 @@ claude-code/claude-mcp-add.md), check the shape that client reads (required keys
 it does not know, no literal dft_ token), and resolve its variable references the way the client
 does, to test values. A stdio entry is then launched with BINARY in place of its command, against
 a `datafast-mcp sandbox` (DATAFAST_API_URL and DATAFAST_CA_FILE added to the child's
-environment), and must answer initialize and list the 4 tools. An HTTP entry must get 200 and an
+environment), and must answer initialize and list the 5 tools. An HTTP entry must get 200 and an
 Mcp-Session-Id for an initialize POSTed, with the headers the client would send, to a datafast-mcp
 serving Streamable HTTP on a loopback port of its choosing. The example server configs (ceilings/,
 http-shared-service.json) must pass `datafast-mcp check`. README.md must list every file.
@@ -38,7 +38,8 @@ ROOT = SRC / "agent-configs"
 PLACEHOLDER_BINARY = "/usr/bin/datafast-mcp"
 LITERAL_TOKEN = re.compile(r"dft_[A-Za-z0-9_-]{6,}")
 GUARD = child_lines.GUARD
-TOOLS = {"list_access_tokens", "create_access_token", "revoke_access_token", "get_token_ceiling"}
+TOOLS = {"list_access_tokens", "create_access_token", "revoke_access_token", "get_token_ceiling",
+         "list_websites"}
 
 failures = []
 failed_files = set()

@@ -9,7 +9,7 @@
   binary's tools/list; every ${user_config.X} is declared; the flags and variables they pass are
   ones the binary documents in --help.
 - The bundle's command line (mcp_config, user_config defaults filled in) starts BINARY against a
-  `datafast-mcp sandbox` and lists the 4 tools over stdio.
+  `datafast-mcp sandbox` and lists the 5 tools over stdio.
 
 usage: test_packaging.py SOURCE_DIR BINARY
 """

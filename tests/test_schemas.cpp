@@ -59,6 +59,7 @@ TEST_CASE("every tool has a title - a description - object schemas and the agree
       {"create_access_token", {{"readOnlyHint", false}, {"destructiveHint", false}}},
       {"revoke_access_token", {{"readOnlyHint", false}, {"destructiveHint", true}, {"idempotentHint", true}}},
       {"get_token_ceiling", {{"readOnlyHint", true}, {"openWorldHint", false}}},
+      {"list_websites", {{"readOnlyHint", true}, {"destructiveHint", false}, {"openWorldHint", false}}},
   };
   REQUIRE(list["tools"].size() == expected.size());
   for (const json &tool : list["tools"]) {

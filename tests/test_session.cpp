@@ -60,7 +60,7 @@ TEST_CASE("unknown methods are -32601 and the session goes on") {
     json r = h.request(m);
     CHECK(error_code(r) == -32601);
   }
-  CHECK(h.request("tools/list")["result"]["tools"].size() == 4);
+  CHECK(h.request("tools/list")["result"]["tools"].size() == 5);
 }
 
 TEST_CASE("tools/list pages: any cursor is invalid - as every tool is on one page") {

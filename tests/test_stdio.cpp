@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <map>
@@ -147,7 +148,7 @@ TEST_CASE("one reply per request line - notifications and blank lines produce no
   REQUIRE(lines.size() == 3);
   CHECK(lines[0]["id"] == 0);
   CHECK(lines[1] == json{{"jsonrpc", "2.0"}, {"id", 1}, {"result", json::object()}});
-  CHECK(lines[2]["result"]["tools"].size() == 4);
+  CHECK(lines[2]["result"]["tools"].size() == 5);
 }
 
 TEST_CASE("garbage - an oversized line and a message split across writes: the loop keeps serving") {
@@ -178,7 +179,8 @@ TEST_CASE("end of input finishes tool calls in flight and answers them before ex
   for (std::size_t i = 1; i < lines.size(); ++i)
     ids.insert(lines[i]["id"].get<int>());
   CHECK(ids.size() == 10);
-  CHECK(run.harness.api.calls().size() == 10);
+  auto calls = run.harness.api.calls();
+  CHECK(std::count(calls.begin(), calls.end(), "list") == 10); // (and reads of the website list)
 }
 
 TEST_CASE("a stop signal ends the loop with exit code 0") {
@@ -257,7 +259,8 @@ TEST_CASE("with every worker busy a call waits its turn - and ping is still answ
   for (const json &line : lines)
     ids.push_back(line["id"].get<int>());
   CHECK(ids == std::vector<int>{0, 1, 10, 11});
-  CHECK(run.harness.api.calls().size() == 2);
+  auto calls = run.harness.api.calls();
+  CHECK(std::count(calls.begin(), calls.end(), "list") == 2);
 }
 
 TEST_CASE("stress: calls, pings, cancellations and garbage in random pieces - every request answered once") {

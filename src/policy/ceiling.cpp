@@ -56,7 +56,7 @@ std::vector<Indexed> parse_permissions(const std::vector<std::string> &names,
 }
 
 void check_website_ids(const std::vector<std::string> &ids, std::string_view field,
-                       Refusals &out) {
+                       Refusals &out, const WebsiteNames *names = nullptr) {
   std::set<std::string_view> seen;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (!is_valid_id(ids[i]))
@@ -64,7 +64,7 @@ void check_website_ids(const std::vector<std::string> &ids, std::string_view fie
                      quote(ids[i]) + " is not a website id (1 to 64 letters, digits, '_' or '-')"});
     else if (!seen.insert(ids[i]).second)
       out.push_back({RefusalKind::InvalidArgument, pointer(field, i),
-                     "website " + quote(ids[i]) + " is listed twice; list each website once"});
+                     "website " + website_label(ids[i], names) + " is listed twice; list each website once"});
   }
 }
 
@@ -83,12 +83,28 @@ bool WebsiteScope::covers(std::string_view id) const {
   return all || std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
-std::string WebsiteScope::describe() const {
-  return all ? "all websites (*)" : join(ids, ", ");
+std::string website_label(std::string_view id, const WebsiteNames *names) {
+  if (names != nullptr)
+    if (auto it = names->find(id); it != names->end())
+      return quote(it->second) + " (" + std::string(id) + ")";
+  return quote(id);
+}
+
+std::string WebsiteScope::describe(const WebsiteNames *names) const {
+  if (all)
+    return "all websites (*)";
+  if (names == nullptr)
+    return join(ids, ", ");
+  std::vector<std::string> named;
+  for (const std::string &id : ids) {
+    auto it = names->find(id);
+    named.push_back(it == names->end() ? id : it->second + " (" + id + ")");
+  }
+  return join(named, ", ");
 }
 
 Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const CreateRequest &request,
-                                            const Bound &bound) {
+                                            const Bound &bound, const WebsiteNames *names) {
   const RefusalKind beyond_kind =
       bound.kind == RefusalKindTag::Parent ? RefusalKind::BeyondParent : RefusalKind::BeyondCeiling;
   Refusals out;
@@ -125,17 +141,17 @@ Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const Create
     if (!ceiling.websites.all)
       out.push_back({beyond_kind, "/websiteIds",
                      "[] means all websites of the account, which is beyond " + bound.name + "; allowed: "
-                     "any of " + ceiling.websites.describe() + " (omit websiteIds for all of them)"});
+                     "any of " + ceiling.websites.describe(names) + " (omit websiteIds for all of them)"});
   } else {
     const auto &ids = *request.website_ids;
     std::size_t before = out.size();
-    check_website_ids(ids, "/websiteIds", out);
+    check_website_ids(ids, "/websiteIds", out, names);
     if (out.size() == before) {
       for (std::size_t i = 0; i < ids.size(); ++i)
         if (!ceiling.websites.covers(ids[i]))
           out.push_back({beyond_kind, pointer("/websiteIds", i),
-                         "website " + quote(ids[i]) + " is beyond " + bound.name + "; allowed: " +
-                             ceiling.websites.describe()});
+                         "website " + website_label(ids[i], names) + " is beyond " + bound.name +
+                             "; allowed: " + ceiling.websites.describe(names)});
     }
     plan.website_ids = ids;
   }
@@ -145,7 +161,8 @@ Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const Create
   return plan;
 }
 
-std::vector<std::string> exceeds(const Ceiling &ceiling, const TokenScope &token) {
+std::vector<std::string> exceeds(const Ceiling &ceiling, const TokenScope &token,
+                                 const WebsiteNames *names) {
   std::vector<std::string> out;
   for (const std::string &name : token.permissions) {
     auto p = Permission::parse(name);
@@ -164,31 +181,34 @@ std::vector<std::string> exceeds(const Ceiling &ceiling, const TokenScope &token
   } else {
     for (const std::string &id : token.website_ids)
       if (!ceiling.websites.covers(id))
-        out.push_back("website " + quote(id));
+        out.push_back("website " + website_label(id, names));
   }
   return out;
 }
 
-std::vector<std::string> ceiling_beyond(const Ceiling &inner, const Ceiling &outer) {
-  return exceeds(outer, TokenScope{inner.permissions.names(),
-                                   inner.websites.all ? std::vector<std::string>{} : inner.websites.ids});
+std::vector<std::string> ceiling_beyond(const Ceiling &inner, const Ceiling &outer,
+                                        const WebsiteNames *names) {
+  return exceeds(outer,
+                 TokenScope{inner.permissions.names(),
+                            inner.websites.all ? std::vector<std::string>{} : inner.websites.ids},
+                 names);
 }
 
 Expected<Ok, Refusals> check_revoke(const Ceiling &ceiling, const TokenScope &token,
                                     std::string_view token_id, bool is_server_token,
-                                    const Bound &bound) {
+                                    const Bound &bound, const WebsiteNames *names) {
   Refusals out;
   if (is_server_token)
     out.push_back({RefusalKind::NotAllowed, "/tokenId",
                    "token " + quote(token_id) + " is the token this server runs on; it can never be "
                    "revoked through this server"});
-  std::vector<std::string> beyond = exceeds(ceiling, token);
+  std::vector<std::string> beyond = exceeds(ceiling, token, names);
   if (!beyond.empty())
     out.push_back({bound.kind == RefusalKindTag::Parent ? RefusalKind::BeyondParent : RefusalKind::BeyondCeiling,
                    "/tokenId",
                    "token " + quote(token_id) + " holds more than " + bound.name + " (" + join(beyond, ", ") +
                        "); only tokens within it can be revoked here; it allows permissions " +
-                       ceiling.permissions.describe() + "; websites " + ceiling.websites.describe()});
+                       ceiling.permissions.describe() + "; websites " + ceiling.websites.describe(names)});
   if (!out.empty())
     return unexpected(std::move(out));
   return Ok{};

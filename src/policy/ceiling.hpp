@@ -6,6 +6,8 @@
 #include "policy/permission.hpp"
 #include "util/expected.hpp"
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +16,13 @@ namespace dfmcp::policy {
 
 enum class RefusalKindTag { Ceiling, Parent };
 
+// Website domains by id, to name websites in messages beside their ids. Missing ids (or no map at
+// all) are named by id alone.
+using WebsiteNames = std::map<std::string, std::string, std::less<>>;
+
+// "'shop.example' (65a...)" when the domain is known, else "'65a...'".
+std::string website_label(std::string_view id, const WebsiteNames *names);
+
 // Websites: all of the account's, or a fixed non-empty list of ids.
 struct WebsiteScope {
   bool all = false;
@@ -21,8 +30,8 @@ struct WebsiteScope {
 
   static WebsiteScope everything() { return {true, {}}; }
   bool covers(std::string_view id) const;
-  // "65a..., 65b...", or "all websites (*)".
-  std::string describe() const;
+  // "65a..., 65b...", or "all websites (*)"; with names, "shop.example (65a...), 65b...".
+  std::string describe(const WebsiteNames *names = nullptr) const;
 };
 
 struct Ceiling {
@@ -76,8 +85,10 @@ struct CreatePlan {
 };
 
 // Judges a create request. On success, the exact body to send; otherwise every problem found.
+// `names` (optional) puts domains beside the website ids the messages name.
 Expected<CreatePlan, Refusals> check_create(const Ceiling &ceiling, const CreateRequest &request,
-                                            const Bound &bound = Bound::ceiling());
+                                            const Bound &bound = Bound::ceiling(),
+                                            const WebsiteNames *names = nullptr);
 
 // An existing token as DataFast reports it (permissions may hold strings unknown to this server).
 struct TokenScope {
@@ -86,16 +97,19 @@ struct TokenScope {
 };
 
 // What of `token` lies beyond the ceiling, one phrase per item; empty when it lies within.
-std::vector<std::string> exceeds(const Ceiling &ceiling, const TokenScope &token);
+std::vector<std::string> exceeds(const Ceiling &ceiling, const TokenScope &token,
+                                 const WebsiteNames *names = nullptr);
 
 // What of `inner` lies beyond `outer` (e.g. a client's ceiling against the server's); empty when
 // inner lies within.
-std::vector<std::string> ceiling_beyond(const Ceiling &inner, const Ceiling &outer);
+std::vector<std::string> ceiling_beyond(const Ceiling &inner, const Ceiling &outer,
+                                        const WebsiteNames *names = nullptr);
 
 // Judges a revoke of an existing token (found upstream by the caller).
 Expected<Ok, Refusals> check_revoke(const Ceiling &ceiling, const TokenScope &token,
                                     std::string_view token_id, bool is_server_token,
-                                    const Bound &bound = Bound::ceiling());
+                                    const Bound &bound = Bound::ceiling(),
+                                    const WebsiteNames *names = nullptr);
 
 // The part of `configured` that `parent` (the server's own token, as DataFast lists it) also
 // holds: what DataFast would let this server mint. "*" on either side defers to the other.

@@ -25,6 +25,7 @@ constexpr std::array<std::string_view, 19> kPermissionVocabulary = {
 // clang-format on
 
 constexpr std::string_view kTokensPath = "/access-tokens";
+constexpr std::string_view kWebsitesPath = "/websites";
 constexpr std::size_t kKeyLength = 40;
 // Deeper bodies are refused before json::parse: nlohmann parses them iteratively but copies and
 // dumps them recursively (platform notes §7).
@@ -185,7 +186,9 @@ std::optional<std::vector<std::string>> string_array(const json &object, const c
 
 Account::Account() {
   const auto ids = seeded_website_ids();
-  websites_ = {{ids[0], "shop.example"}, {ids[1], "blog.example"}, {ids[2], "docs.example"}};
+  websites_ = {{ids[0], "shop.example", "Shop", "df_shop0001", "Europe/Paris", "EUR", "owner"},
+               {ids[1], "blog.example", "Blog", "df_blog0002", "America/New_York", "USD", "member"},
+               {ids[2], "docs.example", std::nullopt, "df_docs0003", "UTC", "USD", "viewer"}};
   add_token("datafast-mcp sandbox parent", {"*"}, {});
   parent_index_ = 0;
   add_token("Read-only dashboard", {"analytics:read", "websites:read"}, {ids[0]});
@@ -195,6 +198,16 @@ Account::Account() {
 
 std::vector<std::string> Account::seeded_website_ids() {
   return {"65a1b2c3d4e5f60718293a01", "65a1b2c3d4e5f60718293a02", "65a1b2c3d4e5f60718293a03"};
+}
+
+void Account::set_parent_permissions(std::vector<std::string> permissions) {
+  if (parent_index_ < tokens_.size())
+    tokens_[parent_index_].permissions = std::move(permissions);
+}
+
+void Account::set_parent_websites(std::vector<std::string> website_ids) {
+  if (parent_index_ < tokens_.size())
+    tokens_[parent_index_].website_ids = std::move(website_ids);
 }
 
 const Secret &Account::parent_token() const {
@@ -238,6 +251,28 @@ HttpResponse Account::handle(std::string_view method, std::string_view path,
     return error(401, "Missing or invalid API token");
   tokens_[caller_index].last_used_at = now_iso8601();
   const Token &caller = tokens_[caller_index];
+
+  if (path == kWebsitesPath) {
+    if (method != "GET")
+      return error(405, "Method not allowed");
+    // DataFast: 403 for a missing permission (datafast-api.md 1.6).
+    if (!has_permission(caller, "websites:read"))
+      return error(403, "Missing permission: websites:read");
+    json data = json::array();
+    for (const auto &website : websites_) {
+      // A token limited to some websites sees only those.
+      if (!caller.website_ids.empty() && !contains(caller.website_ids, website.id))
+        continue;
+      data.push_back(json{{"_id", website.id},
+                          {"domain", website.domain},
+                          {"name", optional_string(website.name)},
+                          {"trackingId", website.tracking_id},
+                          {"timezone", website.timezone},
+                          {"currency", website.currency},
+                          {"role", website.role}});
+    }
+    return success(std::move(data));
+  }
 
   std::optional<std::string_view> token_id;
   if (path != kTokensPath) {

@@ -1,6 +1,7 @@
 // The sandbox account: DataFast's access-token endpoints (list, create, delete under
-// /api/v1/admin/access-tokens) as ../shared/docs/datafast-api.md describes them, as a pure state
-// machine over (method, path, Authorization header, body). No I/O; not thread-safe (Sandbox locks).
+// /api/v1/admin/access-tokens) and the website list (GET /websites) as
+// ../shared/docs/datafast-api.md describes them, as a pure state machine over (method, path,
+// Authorization header, body). No I/O; not thread-safe (Sandbox locks).
 #pragma once
 
 #include "secret.hpp"
@@ -16,6 +17,11 @@ namespace dfmcp::sandbox {
 struct Website {
   std::string id;
   std::string domain;
+  std::optional<std::string> name;
+  std::string tracking_id;
+  std::string timezone;
+  std::string currency;
+  std::string role; // the account user's role: "owner", "member" or "viewer"
 };
 
 struct Token {
@@ -42,8 +48,9 @@ public:
   static constexpr std::string_view kSelf = "user-self";
   static constexpr std::string_view kOther = "user-other";
 
-  // Seeds three websites (fixed ids, see seeded_website_ids()), the parent token (["*"], all
-  // websites), two more tokens of this user, and one token owned by another user.
+  // Seeds three websites (fixed ids, see seeded_website_ids(): shop.example as owner,
+  // blog.example as member, docs.example as viewer), the parent token (["*"], all websites), two
+  // more tokens of this user, and one token owned by another user.
   Account();
 
   // Serves one request. `path` is relative to the API base, e.g. "/access-tokens" or
@@ -53,6 +60,11 @@ public:
 
   const Secret &parent_token() const;
   const std::vector<Website> &websites() const { return websites_; }
+  std::vector<Website> &websites() { return websites_; } // test set-up (e.g. a duplicate domain)
+  // Replaces the parent token's permissions (test set-up: a parent without websites:read).
+  void set_parent_permissions(std::vector<std::string> permissions);
+  // Replaces the parent token's website scope ([] is all websites).
+  void set_parent_websites(std::vector<std::string> website_ids);
   const std::vector<Token> &tokens() const { return tokens_; } // all users' tokens
   // Adds a token directly (test set-up); returns its id.
   std::string add_token(std::optional<std::string> name, std::vector<std::string> permissions,

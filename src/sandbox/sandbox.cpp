@@ -100,7 +100,7 @@ struct Sandbox::Impl {
                    httplib::Response &res);
   void serve_account(const httplib::Request &req, std::size_t index,
                      std::unique_lock<std::mutex> &lock, httplib::Response &res);
-  std::optional<Fault> take_fault(const std::string &method);
+  std::optional<Fault> take_fault(const std::string &method, std::string_view path);
 
   Options options;
   tls::CertificateAuthority ca;
@@ -119,9 +119,11 @@ struct Sandbox::Impl {
   bool stopping = false;
 };
 
-std::optional<Fault> Sandbox::Impl::take_fault(const std::string &method) {
-  auto it = std::find_if(faults.begin(), faults.end(),
-                         [&](const Fault &f) { return f.method.empty() || f.method == method; });
+std::optional<Fault> Sandbox::Impl::take_fault(const std::string &method, std::string_view path) {
+  auto it = std::find_if(faults.begin(), faults.end(), [&](const Fault &f) {
+    return (f.method.empty() || f.method == method) &&
+           (f.path.empty() || path == options.base_path + f.path);
+  });
   if (it == faults.end())
     return std::nullopt;
   Fault fault = *it;
@@ -141,7 +143,7 @@ void Sandbox::Impl::serve(const httplib::Request &req, httplib::Response &res) {
 
   // httplib routes HEAD to the GET handlers.
   const std::string method = req.method == "HEAD" ? "GET" : req.method;
-  if (std::optional<Fault> fault = take_fault(method)) {
+  if (std::optional<Fault> fault = take_fault(method, req.path)) {
     if (fault->kind == Fault::Kind::LoseAnswer) {
       serve_account(req, index, lock, res); // the change happens...
       log[index].status = 0;                // ...but the client never gets the whole answer

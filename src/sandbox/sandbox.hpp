@@ -32,6 +32,7 @@ struct Fault {
   };
   Kind kind = Kind::Status;
   std::string method; // "GET", "POST", "DELETE"; "" matches any
+  std::string path;   // a path under the API base ("/websites", "/access-tokens"); "" matches any
   int status = 500;
   std::string retry_after;               // Retry-After header value for Kind::Status, if not empty
   std::chrono::milliseconds delay{0};    // Kind::Delay
@@ -54,6 +55,11 @@ struct Fault {
     Fault f = of(Kind::Delay, std::move(method));
     f.delay = delay;
     return f;
+  }
+  // The same fault, limited to one path ("/websites").
+  Fault at(std::string p) && {
+    path = std::move(p);
+    return std::move(*this);
   }
 };
 

@@ -2,6 +2,7 @@
 
 #include "safety/key_store.hpp"
 #include "safety/quotas.hpp"
+#include "tools/websites.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -107,8 +108,25 @@ std::string bullet_list(const std::vector<std::string> &items) {
 
 policy::TokenScope scope_of(const model::AccessToken &t) { return {t.permissions, t.website_ids}; }
 
-std::string describe_websites(const std::vector<std::string> &ids) {
-  return ids.empty() ? std::string("all websites") : "websites " + policy::join(ids, ", ");
+std::string describe_websites(const std::vector<std::string> &ids, const policy::WebsiteNames *names = nullptr) {
+  return ids.empty() ? std::string("all websites") : "websites " + policy::WebsiteScope{false, ids}.describe(names);
+}
+
+// [{"id", "domain"}] for a list of website ids; the domain is null when not known.
+json named_websites(const std::vector<std::string> &ids, const policy::WebsiteNames &names) {
+  json out = json::array();
+  for (const std::string &id : ids) {
+    auto it = names.find(id);
+    out.push_back(json{{"id", id}, {"domain", it == names.end() ? json(nullptr) : json(it->second)}});
+  }
+  return out;
+}
+
+// Refusals about websites the agent named by domain point at /websites, not /websiteIds.
+void point_at_domains(policy::Refusals &refusals) {
+  for (policy::Refusal &r : refusals)
+    if (r.field.starts_with("/websiteIds"))
+      r.field = "/websites" + r.field.substr(11);
 }
 
 std::string iso_time(std::chrono::system_clock::time_point t) {
@@ -141,7 +159,8 @@ class Broker {
 public:
   Broker(upstream::AccountApi &api, Secret parent, BrokerOptions options, safety::Ledger *ledger,
          audit::AuditLog *audit)
-      : api_(api), parent_(std::move(parent)), options_(std::move(options)), audit_(audit) {
+      : api_(api), parent_(std::move(parent)), options_(std::move(options)), audit_(audit),
+        websites_(api, options_.scope_ttl) {
     if (ledger == nullptr) {
       own_ledger_ = std::make_unique<safety::Ledger>();
       ledger = own_ledger_.get();
@@ -293,8 +312,9 @@ public:
   }
 
   ToolResult upstream_failure(const std::string &tool, const json &args, const upstream::UpstreamError &error,
-                              bool write, ToolContext &ctx) {
-    std::string message = upstream::describe(error, tool, write);
+                              bool write, ToolContext &ctx, std::string message = "") {
+    if (message.empty())
+      message = upstream::describe(error, tool, write);
     spdlog::error("{}", message);
     record(ctx, tool, args, "failed", message, error.status ? std::optional<int>(error.status) : std::nullopt);
     if (ctx.notify)
@@ -400,10 +420,13 @@ public:
     learn(*tokens);
     auto bound = parent_bound(*ctx.ceiling);
     const policy::Ceiling &effective = bound ? *bound : *ctx.ceiling;
+    // Domains beside the ids; without them (no websites:read, DataFast down) the list still works.
+    policy::WebsiteNames names = websites_.names_fresh(ctx.cancel, deadline());
     json items = json::array();
     for (const model::AccessToken &t : *tokens) {
       json view = model::public_view(t);
-      std::vector<std::string> beyond = policy::exceeds(effective, scope_of(t));
+      view["websites"] = named_websites(t.website_ids, names);
+      std::vector<std::string> beyond = policy::exceeds(effective, scope_of(t), &names);
       bool is_server = display_key_matches(t.display_key, parent_);
       bool minted = ledger_->find(t.id).has_value();
       view["withinCeiling"] = beyond.empty();
@@ -421,29 +444,69 @@ public:
 
   ToolResult create(const json &args, ToolContext &ctx) {
     const std::string tool = "create_access_token";
-    ArgReader reader(args, {"name", "permissions", "websiteIds", "dryRun"});
+    ArgReader reader(args, {"name", "permissions", "websiteIds", "websites", "dryRun"});
     auto name = reader.string("name", true);
     auto permissions = reader.string_list("permissions", true);
     auto website_ids = reader.string_list("websiteIds", false);
+    auto domains = reader.string_list("websites", false);
     bool dry_run = reader.boolean("dryRun");
     if (!reader.ok())
       return invalid_arguments(tool, args, reader.problems(), ctx);
+    if (website_ids && domains)
+      return invalid_arguments(tool, args,
+                               {"/websites: give the websites either by id (websiteIds) or by domain (websites), "
+                                "not both"},
+                               ctx);
     auto until = *deadline(); // every upstream request of this call ends by then
+
+    // 0. Websites named by domain become ids first (this reads the website list when stale); a
+    //    domain that does not name exactly one website is refused.
+    if (domains) {
+      if (domains->empty())
+        return invalid_arguments(tool, args,
+                                 {"/websites: the list is empty; name at least one domain, or give websiteIds: [] "
+                                  "for all websites of the account"},
+                                 ctx);
+      auto listed = websites_.get(ctx.cancel, until);
+      if (!listed)
+        return upstream_failure(tool, args, listed.error(), false, ctx,
+                                websites_unreadable(listed.error(), tool + ": resolving websites by domain"));
+      std::vector<model::Website> visible;
+      auto bound = parent_bound(*ctx.ceiling);
+      for (const model::Website &w : *listed)
+        if ((bound ? *bound : *ctx.ceiling).websites.covers(w.id))
+          visible.push_back(w);
+      auto ids = resolve_domains(*domains, *listed, visible);
+      if (!ids) {
+        policy::Refusals problems;
+        for (const DomainProblem &p : ids.error())
+          problems.push_back({policy::RefusalKind::InvalidArgument, "/websites/" + std::to_string(p.index), p.message});
+        return refused(tool, args, problems, kNothingSent, ctx);
+      }
+      website_ids = std::move(*ids);
+    }
+    policy::WebsiteNames names = websites_.names(); // known now; a refusal makes no request
 
     // 1. The configured ceiling: decided with no I/O at all.
     policy::CreateRequest request{*name, *permissions, website_ids};
-    auto plan = policy::check_create(*ctx.ceiling, request);
-    if (!plan)
+    auto plan = policy::check_create(*ctx.ceiling, request, policy::Bound::ceiling(), &names);
+    if (!plan) {
+      if (domains)
+        point_at_domains(plan.error());
       return refused(tool, args, plan.error(), kNothingSent, ctx);
+    }
 
     // 2. The parent token's own scope (read from DataFast when not known or stale; a dry run
     //    uses only what is already known).
     if (!dry_run)
       ensure_fresh(ctx.cancel, until);
     if (auto bound = parent_bound(*ctx.ceiling)) {
-      auto within = policy::check_create(*bound, request, parent_bound_name());
-      if (!within)
+      auto within = policy::check_create(*bound, request, parent_bound_name(), &names);
+      if (!within) {
+        if (domains)
+          point_at_domains(within.error());
         return refused(tool, args, within.error(), kNothingSent, ctx);
+      }
       plan = std::move(within); // omitted websiteIds then mean the effective ceiling's websites
     }
     plan->name = options_.name_prefix + plan->name;
@@ -491,7 +554,7 @@ public:
     if (!why.empty()) {
       std::string question = "datafast-mcp: allow " + ctx.client + " to mint the DataFast token \"" + plan->name +
                              "\" with permissions " + policy::join(plan->permissions, ", ") + " on " +
-                             describe_websites(plan->website_ids) + "? It " + why + ".";
+                             describe_websites(plan->website_ids, &names) + "? It " + why + ".";
       Confirmation c = confirm(tool, args, question, why, kNothingSent, ctx);
       if (!c.go)
         return std::move(*c.instead);
@@ -510,6 +573,7 @@ public:
     remember_created(t);
 
     json result{{"dryRun", false}, {"token", model::public_view(t)}};
+    result["token"]["websites"] = named_websites(t.website_ids, names);
     std::string notice;
     if (options_.key_delivery == BrokerOptions::KeyDelivery::File) {
       auto path = safety::store_key(options_.keys_dir, t.id, created->key);
@@ -526,7 +590,7 @@ public:
       notice += " websiteIds was omitted, so the token covers every website of the ceiling.";
     result["notice"] = notice;
     spdlog::info("{} for {}: created token {} ({}) permissions [{}] {}", tool, ctx.client, t.id, t.display_key,
-                 policy::join(t.permissions, ", "), describe_websites(t.website_ids));
+                 policy::join(t.permissions, ", "), describe_websites(t.website_ids, &names));
     record(ctx, tool, args, "allowed", "", 200, &t);
     if (ctx.notify)
       ctx.notify("info", json{{"tool", tool}, {"decision", "allowed"}, {"tokenId", t.id}, {"displayKey", t.display_key}});
@@ -581,10 +645,13 @@ public:
                              "'), so it cannot tell whether it is the token it runs on",
                          kNothingRevoked, ctx);
     bool is_server = display_key_matches(it->display_key, parent_);
-    if (auto verdict = policy::check_revoke(*ctx.ceiling, scope_of(*it), *id, is_server); !verdict)
+    policy::WebsiteNames names = websites_.names(); // known now; a refusal makes no request
+    if (auto verdict = policy::check_revoke(*ctx.ceiling, scope_of(*it), *id, is_server, policy::Bound::ceiling(),
+                                            &names);
+        !verdict)
       return refused(tool, args, verdict.error(), kNothingRevoked, ctx);
     if (auto bound = parent_bound(*ctx.ceiling)) {
-      if (auto verdict = policy::check_revoke(*bound, scope_of(*it), *id, false, parent_bound_name()); !verdict)
+      if (auto verdict = policy::check_revoke(*bound, scope_of(*it), *id, false, parent_bound_name(), &names); !verdict)
         return refused(tool, args, verdict.error(), kNothingRevoked, ctx);
     }
     if (options_.revoke_minted_only && !ledger_->find(*id))
@@ -622,11 +689,14 @@ public:
     // The answer depends only on the client's ceiling and on what is known of the parent token
     // (and on the quotas' counters, when quotas are set): without quotas, it is built and
     // serialized once per ceiling until the next read of the token list.
+    // The website list is read when stale (for domains beside the ids); a failure leaves the ids.
+    policy::WebsiteNames names = websites_.names_fresh(ctx.cancel, deadline());
     bool cacheable = !options_.max_creates_per_hour && !options_.max_live_minted;
     std::string cache_key;
     std::uint64_t generation = 0;
     if (cacheable) {
-      cache_key = ctx.ceiling->permissions.describe() + "\n" + ctx.ceiling->websites.describe();
+      cache_key = ctx.ceiling->permissions.describe() + "\n" + ctx.ceiling->websites.describe() + "\n" +
+                  std::to_string(websites_.generation()) + "/" + std::to_string(names.size());
       std::lock_guard lock(mutex_);
       generation = scope_generation_;
       if (auto it = ceiling_cache_.find(cache_key); it != ceiling_cache_.end() && it->second.first == generation) {
@@ -635,7 +705,7 @@ public:
         return cached;
       }
     }
-    ToolResult built = build_ceiling(*ctx.ceiling, ctx);
+    ToolResult built = build_ceiling(*ctx.ceiling, names, ctx);
     if (cacheable) {
       built.text_json = std::make_shared<const std::string>(quote_json_string(built.text));
       std::lock_guard lock(mutex_);
@@ -647,11 +717,13 @@ public:
     return built;
   }
 
-  ToolResult build_ceiling(const policy::Ceiling &configured, ToolContext &ctx) {
+  ToolResult build_ceiling(const policy::Ceiling &configured, const policy::WebsiteNames &names, ToolContext &ctx) {
     auto bound = parent_bound(configured);
-    json view = ceiling_view(bound ? *bound : configured);
+    json view = ceiling_view(bound ? *bound : configured, &names);
     view["configured"] = json{{"permissions", configured.permissions.names()},
                               {"websiteIds", configured.websites.all ? json("*") : json(configured.websites.ids)}};
+    if (!configured.websites.all)
+      view["configured"]["websites"] = named_websites(configured.websites.ids, names);
     ParentScopeView parent = scope();
     json parent_json{{"state", parent.state == ParentScopeView::State::Identified ? "identified"
                                 : parent.state == ParentScopeView::State::NotFound ? "not-found"
@@ -703,9 +775,12 @@ private:
   std::chrono::steady_clock::time_point learned_{};
   std::uint64_t scope_generation_ = 0;
   std::map<std::string, std::pair<std::uint64_t, ToolResult>> ceiling_cache_; // by ceiling
+
+public:
+  WebsiteDirectory websites_; // the parent's websites, for domains beside ids
 };
 
-json ceiling_view(const policy::Ceiling &c) {
+json ceiling_view(const policy::Ceiling &c, const policy::WebsiteNames *names) {
   std::vector<std::string> rules;
   if (c.permissions.is_all())
     rules.push_back("permissions: any permission of the vocabulary, or \"*\" alone for full access");
@@ -714,15 +789,20 @@ json ceiling_view(const policy::Ceiling &c) {
   if (c.websites.all)
     rules.push_back("websiteIds: required; list the website ids the token needs, or [] for all websites of the account");
   else
-    rules.push_back("websiteIds: any of " + c.websites.describe() +
+    rules.push_back("websiteIds: any of " + c.websites.describe(names) +
                     "; omit it for all of them; [] (all websites of the account) is not allowed");
+  rules.push_back("websites: instead of websiteIds, the websites' domains (list_websites shows them); they are "
+                  "resolved to ids before the ceiling is checked");
   rules.push_back("name: 1 to 100 characters, no control characters");
   rules.push_back("revoke_access_token: only tokens that lie within this ceiling, never the token this server runs on");
-  return json{{"permissions", c.permissions.names()},
-              {"websiteIds", c.websites.all ? json("*") : json(c.websites.ids)},
-              {"allPermissions", c.permissions.is_all()},
-              {"allWebsites", c.websites.all},
-              {"rules", rules}};
+  json view{{"permissions", c.permissions.names()},
+            {"websiteIds", c.websites.all ? json("*") : json(c.websites.ids)},
+            {"allPermissions", c.permissions.is_all()},
+            {"allWebsites", c.websites.all},
+            {"rules", rules}};
+  if (!c.websites.all)
+    view["websites"] = named_websites(c.websites.ids, names ? *names : policy::WebsiteNames{});
+  return view;
 }
 
 std::shared_ptr<Broker> register_token_tools(ToolRegistry &registry, upstream::AccountApi &api, Secret parent_token,
@@ -734,10 +814,23 @@ std::shared_ptr<Broker> register_token_tools(ToolRegistry &registry, upstream::A
                 [broker](const json &a, ToolContext &c) { return broker->create(a, c); }});
   registry.add({"revoke_access_token", true,
                 [broker](const json &a, ToolContext &c) { return broker->revoke(a, c); }});
-  registry.add({"get_token_ceiling", false,
+  registry.add({"get_token_ceiling", true,
                 [broker](const json &a, ToolContext &c) { return broker->ceiling(a, c); }});
+  WebsiteToolDeps deps;
+  deps.directory = &broker->websites_;
+  deps.effective = [b = broker.get()](const policy::Ceiling &configured) {
+    auto bound = b->parent_bound(configured);
+    return bound ? *bound : configured;
+  };
+  deps.record = [b = broker.get()](const ToolContext &c, const json &a, const std::string &decision,
+                                   const std::string &reason) {
+    b->record(c, "list_websites", a, decision, reason, decision == "allowed" ? std::optional<int>(200) : std::nullopt);
+  };
+  register_website_tools(registry, std::move(deps));
   return broker;
 }
+
+WebsiteDirectory &website_directory(Broker &broker) { return broker.websites_; }
 
 Expected<ParentScopeView, upstream::UpstreamError> refresh_parent_scope(Broker &broker, CancelToken *cancel) {
   return broker.refresh(cancel);

@@ -1,4 +1,5 @@
-// The four tools: list_access_tokens, create_access_token, revoke_access_token, get_token_ceiling.
+// The token tools: list_access_tokens, create_access_token, revoke_access_token, get_token_ceiling
+// (and list_websites, from tools/websites.hpp, which shares the broker's website list).
 // Every call is judged before any upstream request: the configured ceiling (no I/O at all), then
 // the scope of the server's own token, lineage, quotas and confirmation. A refusal never sends
 // the refused request to DataFast. Every call is audited when an audit log is configured.
@@ -9,6 +10,7 @@
 #include "safety/ledger.hpp"
 #include "secret.hpp"
 #include "tools/registry.hpp"
+#include "tools/websites.hpp"
 #include "upstream/account_api.hpp"
 
 #include <chrono>
@@ -49,7 +51,11 @@ std::shared_ptr<Broker> register_token_tools(ToolRegistry &registry, upstream::A
 Expected<ParentScopeView, upstream::UpstreamError> refresh_parent_scope(Broker &broker, CancelToken *cancel);
 ParentScopeView parent_scope(const Broker &broker);
 
+// The parent token's websites as the broker knows them (start-up resolution of domains, `check`).
+WebsiteDirectory &website_directory(Broker &broker);
+
 // The ceiling as an agent sees it: configured, parent scope, effective (also shown by `check`).
-json ceiling_view(const policy::Ceiling &ceiling);
+// With names, domains stand beside the website ids.
+json ceiling_view(const policy::Ceiling &ceiling, const policy::WebsiteNames *names = nullptr);
 
 } // namespace dfmcp::tools

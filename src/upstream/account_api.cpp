@@ -65,6 +65,14 @@ public:
     return Ok{};
   }
 
+  Expected<std::vector<model::Website>, UpstreamError> list_websites(CancelToken *cancel,
+                                                                     Deadline deadline) override {
+    auto reply = client_.request(Method::Get, "/websites", "", cancel, deadline);
+    if (!reply)
+      return unexpected(reply.error());
+    return parse_websites(reply->body);
+  }
+
 private:
   HttpClient client_;
 };
@@ -81,6 +89,20 @@ Expected<std::vector<model::AccessToken>, UpstreamError> parse_list(const std::s
     if (!token)
       return unexpected(bad_response("data[" + std::to_string(i) + "]: " + token.error()));
     out.push_back(std::move(*token));
+  }
+  return out;
+}
+
+Expected<std::vector<model::Website>, UpstreamError> parse_websites(const std::string &body) {
+  auto data = data_array(body);
+  if (!data)
+    return unexpected(data.error());
+  std::vector<model::Website> out;
+  for (std::size_t i = 0; i < data->size(); ++i) {
+    auto website = model::website_from_json((*data)[i]);
+    if (!website)
+      return unexpected(bad_response("data[" + std::to_string(i) + "]: " + website.error()));
+    out.push_back(std::move(*website));
   }
   return out;
 }

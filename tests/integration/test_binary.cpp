@@ -104,11 +104,12 @@ TEST_CASE("an agent lists - creates and revokes within the ceiling - refusals ne
   rig.initialize();
 
   json tools = rig.request("tools/list");
-  CHECK(tools["result"]["tools"].size() == 4);
+  CHECK(tools["result"]["tools"].size() == 5);
 
   json ceiling = rig.call("get_token_ceiling");
   CHECK(ceiling["structuredContent"]["permissions"] == json{"analytics:read", "websites:read"});
-  CHECK(rig.upstream_requests() == 0);
+  CHECK(ceiling["structuredContent"]["websites"][0]["domain"] == "shop.example");
+  CHECK(rig.upstream_requests() == 1); // only the website list (GET /websites), for the domains
 
   json listed = rig.call("list_access_tokens");
   REQUIRE(listed["isError"] == false);

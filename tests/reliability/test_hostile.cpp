@@ -31,7 +31,7 @@ bool served(int port) {
   auto h = kHeaders;
   h["Mcp-Session-Id"] = init->header("mcp-session-id");
   auto list = http_exchange(port, "POST", "/mcp", h, R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})");
-  return list && list->status == 200 && json::parse(list->body)["result"]["tools"].size() == 4;
+  return list && list->status == 200 && json::parse(list->body)["result"]["tools"].size() == 5;
 }
 
 } // namespace

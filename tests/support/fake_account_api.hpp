@@ -14,6 +14,8 @@ namespace dfmcp::test {
 class FakeAccountApi final : public upstream::AccountApi {
 public:
   std::vector<model::AccessToken> tokens;
+  std::vector<model::Website> websites;
+  std::optional<upstream::UpstreamError> websites_fail_with; // list_websites fails with this when set
   std::optional<upstream::UpstreamError> fail_with; // every call fails with this when set
   // Runs at the start of every call, outside the lock (a test holds calls here to keep them in
   // flight). Set it before any call is made.
@@ -69,6 +71,19 @@ public:
       return unexpected(*fail_with);
     std::erase_if(tokens, [&](const model::AccessToken &t) { return t.id == id; });
     return Ok{};
+  }
+
+  Expected<std::vector<model::Website>, upstream::UpstreamError> list_websites(CancelToken *,
+                                                                               upstream::Deadline) override {
+    if (on_call)
+      on_call();
+    std::lock_guard lock(mutex_);
+    calls_.push_back("websites");
+    if (fail_with)
+      return unexpected(*fail_with);
+    if (websites_fail_with)
+      return unexpected(*websites_fail_with);
+    return websites;
   }
 
 private:

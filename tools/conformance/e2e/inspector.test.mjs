@@ -23,8 +23,8 @@ const stdioTarget = ['--', BINARY, ...sandboxArgs, '--log-level', 'warn'];
 
 test('stdio: tools/list and a call of each tool', async () => {
   const list = await inspector(['--method', 'tools/list', ...stdioTarget]);
-  assert.equal(list.tools.length, 4);
-  for (const [name, args] of [['get_token_ceiling', {}], ['list_access_tokens', {}],
+  assert.equal(list.tools.length, 5);
+  for (const [name, args] of [['get_token_ceiling', {}], ['list_access_tokens', {}], ['list_websites', {}],
                               ['create_access_token', { name: 'inspector', permissions: ['analytics:read'], websiteIds: [SITE_A] }]]) {
     const r = await inspector(['--method', 'tools/call', '--tool-name', name, '--tool-args-json', JSON.stringify(args), ...stdioTarget]);
     assert.equal(r.isError, false, `${name}: ${JSON.stringify(r)}`);
@@ -45,7 +45,7 @@ test('HTTP with a bearer header, legacy and modern eras', async () => {
   for (const era of ['legacy', 'modern']) {
     const common = [server.url, '--protocol-era', era, '--header', `Authorization: Bearer ${MAIN_TOKEN}`];
     const list = await inspector([...common, '--method', 'tools/list']);
-    assert.equal(list.tools.length, 4, era);
+    assert.equal(list.tools.length, 5, era);
     const r = await inspector([...common, '--method', 'tools/call', '--tool-name', 'get_token_ceiling', '--tool-args-json', '{}']);
     assert.equal(r.isError, false, era);
   }

@@ -34,15 +34,17 @@ function structured(result) {
   return result.structuredContent;
 }
 
-test('lists the four tools and calls each one against the sandbox', async () => {
+test('lists the five tools and calls each one against the sandbox', async () => {
   const { client, transport } = await connect(MAIN_TOKEN);
   assert.ok(transport.sessionId, 'a session id was minted');
   const { tools } = await client.listTools();
   assert.deepEqual(tools.map((t) => t.name).sort(),
-                   ['create_access_token', 'get_token_ceiling', 'list_access_tokens', 'revoke_access_token']);
+                   ['create_access_token', 'get_token_ceiling', 'list_access_tokens', 'list_websites', 'revoke_access_token']);
 
   const ceiling = structured(await client.callTool({ name: 'get_token_ceiling', arguments: {} }));
   assert.deepEqual(ceiling.websiteIds, [SITE_A, SITE_B]);
+  const websites = structured(await client.callTool({ name: 'list_websites', arguments: {} }));
+  assert.deepEqual(websites.websites.map((w) => w.id), [SITE_A, SITE_B]);
 
   const before = structured(await client.callTool({ name: 'list_access_tokens', arguments: {} }));
   const created = structured(await client.callTool({

@@ -18,7 +18,7 @@ async function exercise(transport) {
   await client.connect(transport);
   assert.equal(client.getProtocolEra(), 'modern');
   const { tools } = await client.listTools();
-  assert.equal(tools.length, 4);
+  assert.equal(tools.length, 5);
   const ceiling = await client.callTool({ name: 'get_token_ceiling', arguments: {} });
   assert.equal(ceiling.isError, false);
   const created = await client.callTool({ name: 'create_access_token', arguments: { name: 'e2e modern', permissions: ['analytics:read'], websiteIds: [SITE_A] } });

@@ -13,7 +13,7 @@ test('stdio: initialize, list the tools, call each one', async () => {
   await client.connect(transport);
   assert.equal(client.getServerVersion().name, 'datafast-mcp');
   const { tools } = await client.listTools();
-  assert.equal(tools.length, 4);
+  assert.equal(tools.length, 5);
   for (const t of tools) {
     assert.ok(t.title && t.description && t.inputSchema && t.outputSchema, `${t.name} is fully described`);
   }
@@ -21,6 +21,8 @@ test('stdio: initialize, list the tools, call each one', async () => {
   assert.equal(ceiling.isError, false);
   const list = await client.callTool({ name: 'list_access_tokens', arguments: {} });
   assert.equal(list.isError, false);
+  const websites = await client.callTool({ name: 'list_websites', arguments: {} });
+  assert.equal(websites.isError, false, websites.content[0].text);
   const created = await client.callTool({ name: 'create_access_token', arguments: { name: 'e2e stdio', permissions: ['analytics:read'], websiteIds: [SITE_A] } });
   assert.equal(created.isError, false, created.content[0].text);
   const revoked = await client.callTool({ name: 'revoke_access_token', arguments: { tokenId: created.structuredContent.token.id } });
