@@ -86,8 +86,8 @@ void raise_fd_limit() {
   }
 }
 
-int serve_http(const mcp::Server &server, const config::Config &cfg, int signal_fd,
-               const std::string &upstream_text, const std::string &parent_display) {
+int serve_http(const mcp::Server &server, const config::Config &cfg, const std::string &upstream_text,
+               const std::string &parent_display) {
   raise_fd_limit();
   const config::HttpConfig &h = cfg.http;
   transport::HttpRunOptions run;
@@ -96,7 +96,8 @@ int serve_http(const mcp::Server &server, const config::Config &cfg, int signal_
   run.server.limits.max_body_bytes = static_cast<std::size_t>(h.max_body_bytes);
   run.server.workers = static_cast<std::size_t>(h.workers);
   run.server.max_connections = static_cast<std::size_t>(h.max_connections);
-  run.server.stop_fd = signal_fd;
+  run.server.max_connections_per_address = static_cast<std::size_t>(h.max_connections_per_address);
+  run.server.stop_on_signals = true; // asio::signal_set: HTTP mode leaves the signals unblocked
   // In-flight calls may finish after a stop: give them the upstream deadline and a little more.
   run.server.shutdown_grace = std::chrono::milliseconds(cfg.timeout_ms.value + 2000);
   run.endpoint.path = h.path.value;
@@ -323,7 +324,9 @@ int run_app(int argc, const char *const *argv) {
     }
   }
 
-  int signal_fd = cli->command == Command::Check ? -1 : block_stop_signals();
+  // HTTP mode watches the stop signals with the server's asio::signal_set, which a blocked signal
+  // never reaches: only stdio mode blocks them here.
+  int signal_fd = cli->command == Command::Check || cfg->http.enabled ? -1 : block_stop_signals();
 
   std::unique_ptr<sandbox::Sandbox> sandbox;
   upstream::ClientConfig client;
@@ -370,7 +373,7 @@ int run_app(int argc, const char *const *argv) {
 
   int code = 0;
   if (cfg->http.enabled) {
-    code = serve_http(server, *cfg, signal_fd, upstream_text, parent_display);
+    code = serve_http(server, *cfg, upstream_text, parent_display);
   } else {
     spdlog::info("{} serving MCP on stdio; upstream {} (token {}); ceiling: {}", version_text(),
                  upstream_text, parent_display, ceiling_summary(cfg->ceiling));
