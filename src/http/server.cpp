@@ -299,9 +299,11 @@ enum class Phase { Reading, Dispatched, Writing, Closed };
 
 struct Connection {
   explicit Connection(tcp::socket s, const Limits &limits)
-      : socket(std::move(s)), timer(socket.get_executor()), reader(limits) {}
+      : socket(std::move(s)), reader(limits) {}
   tcp::socket socket;
-  asio::steady_timer timer;
+  // This phase's deadline (max while a handler runs); one server timer sweeps them all, so a
+  // request costs no timer system calls.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   RequestReader reader;
   std::string in;                // received, not yet parsed
   std::deque<std::string> out;   // to send, in order
@@ -314,7 +316,6 @@ struct Connection {
   bool streaming = false;        // a handler's streamed response is going out
   bool finished = false;         // the whole response is queued
   bool head = false;             // answering HEAD: no body
-  std::uint64_t timer_gen = 0;
   std::string remote;
   std::string address;
   std::shared_ptr<CancelToken> cancel;
@@ -337,6 +338,7 @@ struct Server::Impl {
   tcp::acceptor acceptor{ioc};
   asio::steady_timer accept_pause{ioc};
   asio::steady_timer shutdown_timer{ioc};
+  asio::steady_timer sweep_timer{ioc}; // every 250 ms: the connections' deadlines
   std::optional<asio::signal_set> signals;
   std::unordered_set<ConnPtr> connections;
   std::map<std::string, std::size_t> per_address;
@@ -442,19 +444,24 @@ struct Server::Impl {
 
   // --- connections (io thread) ---------------------------------------------------------------
 
-  void arm_timer(const ConnPtr &c, std::chrono::milliseconds after) {
-    std::uint64_t gen = ++c->timer_gen;
-    c->timer.expires_after(after);
-    c->timer.async_wait([this, c, gen](const boost::system::error_code &ec) {
-      if (ec || gen != c->timer_gen || c->phase == Phase::Closed)
-        return;
-      on_deadline(c);
-    });
-  }
+  static void arm_timer(const ConnPtr &c, std::chrono::milliseconds after) { c->deadline = Clock::now() + after; }
+  static void disarm_timer(const ConnPtr &c) { c->deadline = Clock::time_point::max(); }
 
-  void disarm_timer(const ConnPtr &c) {
-    ++c->timer_gen;
-    c->timer.cancel();
+  void sweep() {
+    sweep_timer.expires_after(std::chrono::milliseconds(250));
+    sweep_timer.async_wait([this](const boost::system::error_code &ec) {
+      if (ec)
+        return;
+      auto now = Clock::now();
+      std::vector<ConnPtr> expired;
+      for (const ConnPtr &c : connections)
+        if (c->deadline <= now && c->phase != Phase::Dispatched)
+          expired.push_back(c);
+      for (const ConnPtr &c : expired)
+        if (c->phase != Phase::Closed)
+          on_deadline(c);
+      sweep();
+    });
   }
 
   void on_deadline(const ConnPtr &c) {
@@ -479,7 +486,6 @@ struct Server::Impl {
     boost::system::error_code ignored;
     c->socket.shutdown(tcp::socket::shutdown_both, ignored);
     c->socket.close(ignored);
-    c->timer.cancel();
     if (auto it = per_address.find(c->address); it != per_address.end() && --it->second == 0)
       per_address.erase(it);
     connections.erase(c);
@@ -493,6 +499,7 @@ struct Server::Impl {
   void maybe_finish() {
     if (stopping && connections.empty()) {
       shutdown_timer.cancel();
+      sweep_timer.cancel();
       ioc.stop();
     }
   }
@@ -722,6 +729,23 @@ struct Server::Impl {
   }
 
   void write_next(const ConnPtr &c) {
+    // Most answers fit the socket buffer: write them now, and wait for the reactor only when
+    // the client does not keep up.
+    while (!c->out.empty()) {
+      boost::system::error_code ec;
+      std::size_t n = c->socket.write_some(asio::buffer(c->out.front()), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again || ec == asio::error::interrupted)
+        break;
+      if (ec) {
+        close(c);
+        return;
+      }
+      if (n < c->out.front().size()) {
+        c->out.front().erase(0, n);
+        break;
+      }
+      c->out.pop_front();
+    }
     if (c->out.empty()) {
       c->writing = false;
       if (c->phase == Phase::Writing && c->finished)
@@ -852,8 +876,10 @@ void Server::run() {
   Impl &m = *impl_;
   m.start_workers();
   asio::post(m.ioc, [&m] {
-    if (!m.stopping)
+    if (!m.stopping) {
       m.accept();
+      m.sweep();
+    }
   });
   m.ioc.run();
   m.stop_workers();
