@@ -6,11 +6,13 @@
 
 #include <doctest/doctest.h>
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <thread>
@@ -156,29 +158,39 @@ TEST_CASE("fault 2: out of descriptors, the accept loop pauses instead of spinni
   Counted s;
   rlimit saved{};
   REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-  // Room for the clients' own sockets and a few of the server's: the rest fail with EMFILE.
-  int probe = ::dup(0);
-  REQUIRE(probe >= 0);
-  ::close(probe);
-  rlimit tight = saved;
-  tight.rlim_cur = static_cast<rlim_t>(probe + 24);
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
-  std::vector<std::unique_ptr<RawConnection>> idle;
+  // The clients' sockets exist first; then the limit leaves the server room for 6 accepts, and
+  // the other connections wait in the backlog while accept fails with EMFILE.
+  std::vector<int> clients;
   for (int i = 0; i < 16; ++i)
-    idle.push_back(std::make_unique<RawConnection>(s.port)); // connects (backlog) even unaccepted
+    clients.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(*std::min_element(clients.begin(), clients.end()) >= 0);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(*std::max_element(clients.begin(), clients.end()) + 1 + 6);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(s.port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int fd : clients)
+    CHECK(::connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
   double before = process_cpu_seconds();
   auto start = std::chrono::steady_clock::now();
   // While descriptors are short the server must not burn a core: measure a 500 ms window.
   while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(500))
     std::this_thread::yield();
   double spent = process_cpu_seconds() - before;
-  idle.resize(4); // frees descriptors
+  std::uint64_t failures = s.server.stats().accept_failures;
+  for (int fd : clients)
+    ::close(fd); // frees descriptors
   REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
   auto r = http_exchange(s.port, "GET", "/after", {}, "");
   REQUIRE(r.has_value());
   CHECK(r->status == 200);
   // The window itself spins this thread (~0.5 s); a spinning accept loop would add ~0.5 s more.
+  MESSAGE("CPU in the 500 ms window: " << spent << " s; accept failures: " << failures);
   CHECK(spent < 0.8);
+  CHECK(failures >= 1);  // descriptors did run out
+  CHECK(failures <= 20); // and accept paused (100 ms) instead of retrying at once
 }
 
 TEST_CASE("fault 3: a bare LF or NUL in a chunk extension is refused - no smuggled request") {

@@ -533,6 +533,10 @@ struct Server::Impl {
   // at most once every 10 s. Clients wait in the listen backlog meanwhile.
   void on_accept_error(const boost::system::error_code &ec) {
     ++accept_errors;
+    {
+      std::lock_guard lock(mutex);
+      ++counters.accept_failures;
+    }
     auto now = Clock::now();
     if (now - last_accept_log > std::chrono::seconds(10)) {
       spdlog::warn("http: accept failed: {} ({} time(s)); pausing accepts briefly", ec.message(),

@@ -58,6 +58,7 @@ struct ServerStats {
   std::uint64_t open_connections = 0;
   std::uint64_t rejected_busy = 0;    // 503: queue or connection limit
   std::uint64_t timed_out = 0;        // connections closed by a deadline
+  std::uint64_t accept_failures = 0;  // accept errors (out of descriptors): each pauses accepting
 };
 
 class Server {
