@@ -90,7 +90,8 @@ struct McpHttpEndpoint::Impl {
     if (mcp::modern::claims_modern(message))
       return post_modern(req, message, who, disconnect, stream);
     if (const std::string *v = req.header(kVersionHeader); v != nullptr && *v >= mcp::modern::kVersion) {
-      if (message.value("method", "") == "initialize")
+      // "method" may be any JSON value here: compare without converting it.
+      if (auto m = message.find("method"); m != message.end() && *m == "initialize")
         return json_response(400, mcp::make_error(message.value("id", json(nullptr)), mcp::modern::kHeaderMismatch,
                                                   "Header mismatch: MCP-Protocol-Version " + *v +
                                                       " is not a version initialize negotiates"));
