@@ -11,10 +11,12 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -24,6 +26,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 using json = nlohmann::json;
 using namespace bench;
@@ -36,6 +39,7 @@ namespace {
 struct Settings {
   bool quick = false;
   std::string server, floor_stdio, floor_http, node, peer_js, workdir, cat = "/bin/cat";
+  std::string baseline; // an older datafast-mcp binary, for the front phase
   std::set<std::string> phases = {"start", "stdio", "create", "rss", "http", "tokens", "sessions"};
   int start_runs = 20;
   int stdio_calls = 2000, stdio_rounds = 7;
@@ -927,6 +931,114 @@ void phase_tokens(const Settings &s, const Sandbox &sb, Report &rep) {
 
 // --- phase: growth with the number of legacy sessions -------------------------------------
 
+// --- the HTTP front end against a baseline binary (issue 13) -------------------------------
+// datafast-mcp and an older build of it (--baseline), same sandbox, alternated rounds:
+// throughput at 1, 8 and 64 clients in both eras; a normal client's p99 while 200 connections
+// trickle their header sections; memory per idle connection.
+void phase_front(const Settings &s, const Sandbox &sb, Report &rep) {
+  if (s.baseline.empty())
+    throw BenchError("the front phase needs --baseline <an older datafast-mcp binary>");
+  std::vector<HttpServerProc> subjects;
+  subjects.push_back(start_http("datafast_mcp", "datafast-mcp", dfmcp_spec(s, sb, {"--http", "127.0.0.1:0"}),
+                                "serving MCP over HTTP at", false, false));
+  subjects.push_back(start_http("baseline", "baseline", server_spec({s.baseline}, sb, {"--http", "127.0.0.1:0"}, ""),
+                                "serving MCP over HTTP at", false, false));
+  for (auto &h : subjects)
+    http_check(h);
+  std::map<std::string, std::vector<double>> rps, p99; // subject|era|clients
+  for (int r = 0; r < s.http_rounds; ++r) {
+    progress("front: round " + std::to_string(r + 1) + "/" + std::to_string(s.http_rounds));
+    for (Era e : {Era::Legacy, Era::Stateless})
+      for (int n : s.http_clients)
+        for (auto &h : subjects) {
+          LoadResult res = http_run(s, h, e, Call::List, n);
+          std::string k = h.key + "|" + era_name(e) + "|" + std::to_string(n);
+          rps[k].push_back(res.rps());
+          p99[k].push_back(percentile(res.latencies_us, 99));
+          if (res.errors)
+            rep.errors.push_back("front " + k + ": " + std::to_string(res.errors) + " errors: " + res.first_error);
+        }
+  }
+  json rows = json::array();
+  rep.line("");
+  rep.line("HTTP front end: tools/list, kept-alive clients, median of " + std::to_string(s.http_rounds) +
+           " alternated runs of " + std::to_string(s.http_duration.count()) + " ms; baseline = " + s.baseline);
+  rep.line("  " + pad("era", 12) + lpad("clients", 8) + lpad("req/s", 10) + lpad("p99 us", 9) + lpad("baseline req/s", 16) +
+           lpad("p99 us", 9) + lpad("ratio", 8));
+  for (Era e : {Era::Legacy, Era::Stateless})
+    for (int n : s.http_clients) {
+      std::string tail = std::string("|") + era_name(e) + "|" + std::to_string(n);
+      double d = median(rps["datafast_mcp" + tail]), b = median(rps["baseline" + tail]);
+      double dp = median(p99["datafast_mcp" + tail]), bp = median(p99["baseline" + tail]);
+      rows.push_back({{"era", era_name(e)}, {"clients", n}, {"rps", num(d, 0)}, {"p99_us", num(dp)},
+                      {"baseline_rps", num(b, 0)}, {"baseline_p99_us", num(bp)}, {"ratio", num(d / b, 3)}});
+      rep.line("  " + pad(era_name(e), 12) + lpad(std::to_string(n), 8) + lpad(fmt("%.0f", d), 10) + lpad(fmt("%.0f", dp), 9) +
+               lpad(fmt("%.0f", b), 16) + lpad(fmt("%.0f", bp), 9) + lpad(fmt("%.2fx", d / b), 8));
+      rep.target(std::string("front_vs_baseline_") + era_name(e) + "_" + std::to_string(n),
+                 std::string("req/s / baseline req/s (") + era_name(e) + " tools/list, " + std::to_string(n) + " clients)",
+                 d / b, 0.9, true);
+    }
+  rep.figures["front"] = rows;
+
+  // 200 connections trickling their header sections (a byte each per second) while one normal
+  // client runs; then memory per idle connection.
+  json slow = json::object(), idle = json::object();
+  for (auto &h : subjects) {
+    std::vector<int> fds;
+    for (int i = 0; i < 200; ++i) {
+      int fd = tcp_connect(h.url.host, h.url.port);
+      std::string head = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+      (void)!::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+      fds.push_back(fd);
+    }
+    std::atomic<bool> stop{false};
+    std::thread drip([&] {
+      while (!stop)
+        for (int fd : fds) {
+          if (stop)
+            break;
+          (void)!::send(fd, "a", 1, MSG_NOSIGNAL);
+          std::this_thread::sleep_for(milliseconds(5));
+        }
+    });
+    Settings longer = s;
+    longer.http_duration = milliseconds(3000);
+    LoadResult res = http_run(longer, h, Era::Legacy, Call::List, 1);
+    stop = true;
+    drip.join();
+    for (int fd : fds)
+      ::close(fd);
+    double p = percentile(res.latencies_us, 99);
+    slow[h.key] = {{"p99_us", num(p)}, {"rps", num(res.rps(), 0)}, {"errors", res.errors}};
+    if (h.key == "datafast_mcp")
+      rep.target("front_slow_headers_p99_us", "a normal client's p99 (us) beside 200 slow-header connections", p, 20000,
+                 false);
+
+    std::uint64_t before = vm_rss(h.proc->pid());
+    std::vector<std::unique_ptr<HttpConnection>> kept;
+    for (int i = 0; i < 250; ++i) {
+      kept.push_back(std::make_unique<HttpConnection>(h.url.host, h.url.port));
+      kept.back()->exchange(http_request(h, Era::Stateless, Call::List, ""));
+    }
+    std::uint64_t after = vm_rss(h.proc->pid());
+    double per = (static_cast<double>(after) - static_cast<double>(before)) / 250;
+    idle[h.key] = {{"bytes_per_idle_connection", num(per, 0)}};
+  }
+  rep.figures["front_slow_headers"] = slow;
+  rep.figures["front_idle_connection"] = idle;
+  rep.line("  normal client's p99 beside 200 slow-header connections: datafast-mcp " +
+           slow["datafast_mcp"]["p99_us"].dump() + " us, baseline " + slow["baseline"]["p99_us"].dump() + " us");
+  rep.line("  memory per idle kept-alive connection (RSS growth / 250): datafast-mcp " +
+           idle["datafast_mcp"]["bytes_per_idle_connection"].dump() + " B, baseline " +
+           idle["baseline"]["bytes_per_idle_connection"].dump() + " B");
+  progress("front: slow-header p99 " + slow["datafast_mcp"]["p99_us"].dump() + " us; idle connection " +
+           idle["datafast_mcp"]["bytes_per_idle_connection"].dump() + " B");
+  for (auto &h : subjects) {
+    h.proc->signal(SIGTERM);
+    h.proc->finish(milliseconds(20000));
+  }
+}
+
 void phase_sessions(const Settings &s, const Sandbox &sb, Report &rep) {
   struct Subject {
     HttpServerProc h;
@@ -1017,7 +1129,8 @@ std::string loadavg() {
 int usage() {
   std::fprintf(stderr,
                "usage: dfmcp-bench --server BIN --floor-stdio BIN --floor-http BIN --node BIN --peer JS\n"
-               "                   --workdir DIR [--quick] [--phases start,stdio,create,rss,http,tokens,sessions]\n");
+               "                   --workdir DIR [--quick] [--phases start,stdio,create,rss,http,tokens,sessions]\n"
+               "                   [--baseline BIN  (with --phases front: the HTTP front end against BIN)]\n");
   return 2;
 }
 
@@ -1039,6 +1152,7 @@ int main(int argc, char **argv) {
     else if (a == "--node") s.node = next();
     else if (a == "--peer") s.peer_js = next();
     else if (a == "--workdir") s.workdir = next();
+    else if (a == "--baseline") s.baseline = next();
     else if (a == "--quick") s.make_quick();
     else if (a == "--phases") {
       s.phases.clear();
@@ -1074,7 +1188,7 @@ int main(int argc, char **argv) {
   };
   const Phase phases[] = {{"start", phase_start},   {"stdio", phase_stdio},   {"create", phase_create},
                           {"rss", phase_rss},       {"http", phase_http},     {"tokens", phase_tokens},
-                          {"sessions", phase_sessions}};
+                          {"sessions", phase_sessions}, {"front", phase_front}};
   for (const Phase &p : phases) {
     if (!s.phases.count(p.name))
       continue;

@@ -4,7 +4,7 @@
 #include "fuzz/targets.hpp"
 
 #include "config.hpp"
-#include "http/parser.hpp"
+#include "http/request_reader.hpp"
 #include "mcp/server.hpp"
 #include "mcp/session.hpp"
 #include "model/access_token.hpp"
@@ -127,23 +127,27 @@ void http_request(std::string_view input) {
   }();
   http::Limits limits;
   limits.max_body_bytes = 64 * 1024;
-  http::RequestParser parser(limits);
+  http::RequestReader reader(limits);
   std::string buffer;
   // The first byte picks the piece size, so requests split at every point get exercised.
   std::size_t piece = input.empty() ? 1 : 1 + static_cast<unsigned char>(input[0]) % 64;
   for (std::size_t at = input.empty() ? 0 : 1; at < input.size(); at += piece) {
     buffer.append(input.substr(at, std::min(piece, input.size() - at)));
     for (;;) {
-      auto state = parser.parse(buffer);
-      if (state == http::RequestParser::State::Failed)
+      std::size_t used = 0;
+      auto state = reader.feed(buffer, used);
+      buffer.erase(0, used);
+      if (state == http::RequestReader::State::Failed) {
+        (void)http::serialize(http::Response{reader.error().status, {}, reader.error().message, true});
         return;
-      if (state == http::RequestParser::State::NeedMore)
+      }
+      if (state == http::RequestReader::State::NeedMore)
         break;
-      http::Request request = parser.take();
+      http::Request request = reader.take();
       CancelToken disconnect;
       NullStream stream;
       http::Response response = endpoint.handle(request, disconnect, stream);
-      (void)http::serialize(response);
+      (void)http::serialize(response, request.method == "HEAD");
     }
   }
 }

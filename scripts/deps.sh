@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libssl-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev
-          libcli11-dev)
+          libcli11-dev libboost1.81-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(doctest-dev python3 python3-jsonschema python3-yaml clang libclang-rt-14-dev)
 fi

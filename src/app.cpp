@@ -26,25 +26,10 @@
 #include <cstring>
 #include <optional>
 #include <string_view>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 namespace dfmcp {
 
 namespace {
-
-// HTTP mode (until the HTTP front end watches signals itself): blocks SIGTERM, SIGINT and SIGHUP
-// in this thread (and so in every thread started later) and returns a signalfd that becomes readable when one arrives: the transport then shuts down in
-// order instead of dying mid-write.
-int block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return signalfd(-1, &set, SFD_CLOEXEC);
-}
 
 // The ceiling for the start-up log line; websites named by domain in the config show their domain.
 std::string ceiling_summary(const config::Config &cfg) {
@@ -79,8 +64,8 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
-int serve_http(const mcp::Server &server, const config::Config &cfg, int signal_fd,
-               const std::string &upstream_text, const std::string &parent_display) {
+int serve_http(const mcp::Server &server, const config::Config &cfg, const std::string &upstream_text,
+               const std::string &parent_display) {
   platform::raise_fd_limit();
   const config::HttpConfig &h = cfg.http;
   transport::HttpRunOptions run;
@@ -89,7 +74,8 @@ int serve_http(const mcp::Server &server, const config::Config &cfg, int signal_
   run.server.limits.max_body_bytes = static_cast<std::size_t>(h.max_body_bytes);
   run.server.workers = static_cast<std::size_t>(h.workers);
   run.server.max_connections = static_cast<std::size_t>(h.max_connections);
-  run.server.stop_fd = signal_fd;
+  run.server.max_connections_per_address = static_cast<std::size_t>(h.max_connections_per_address);
+  run.server.stop_on_signals = true; // asio::signal_set: HTTP mode leaves the signals unblocked
   // In-flight calls may finish after a stop: give them the upstream deadline and a little more.
   run.server.shutdown_grace = std::chrono::milliseconds(cfg.timeout_ms.value + 2000);
   run.endpoint.path = h.path.value;
@@ -395,16 +381,13 @@ int run_app(int argc, const char *const *argv) {
     }
   }
 
-  // Stop signals: an orderly shutdown instead of a death mid-write. Set up before any thread
-  // starts (the sandbox's, the upstream client's), so that every thread leaves them to the watcher.
+  // Stop signals: an orderly shutdown instead of a death mid-write. stdio: set up before any thread
+  // starts (the sandbox's, the upstream client's), so that every thread leaves them to the
+  // watcher. HTTP mode watches them with the server's asio::signal_set, which a blocked signal
+  // never reaches, so they are not blocked there.
   std::optional<platform::StopSignals> stdio_signals;
-  int signal_fd = -1;
-  if (cli->command != Command::Check) {
-    if (cfg->http.enabled)
-      signal_fd = block_stop_signals();
-    else
-      stdio_signals.emplace();
-  }
+  if (cli->command != Command::Check && !cfg->http.enabled)
+    stdio_signals.emplace();
 
   std::unique_ptr<sandbox::Sandbox> sandbox;
   upstream::ClientConfig client;
@@ -463,7 +446,7 @@ int run_app(int argc, const char *const *argv) {
 
   int code = 0;
   if (cfg->http.enabled) {
-    code = serve_http(server, *cfg, signal_fd, upstream_text, parent_display);
+    code = serve_http(server, *cfg, upstream_text, parent_display);
   } else {
     spdlog::info("{} serving MCP on stdio; upstream {} (token {}); ceiling: {}; tools: {}", version_text(),
                  upstream_text, parent_display, ceiling_summary(*cfg), tools_summary(*cfg));

@@ -61,6 +61,9 @@ struct HttpConfig {
   int max_body_bytes = 1024 * 1024;
   int workers = 16;
   int max_connections = 4096;
+  // One peer address may hold this many connections, so one client (or one attacker) cannot take
+  // them all. Unset: 256, or a quarter of maxConnections when that is smaller (at least 1).
+  int max_connections_per_address = 0;
 };
 
 // Agent-safety settings (keys, lineage, quotas, confirmation, audit).

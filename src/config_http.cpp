@@ -120,7 +120,8 @@ Expected<HttpConfig, ConfigError> load_http(const json *section, const Options &
 
   static const std::vector<std::string> kKeys = {
       "listen",      "path",         "authTokenEnv", "allowedOrigins", "allowedHosts", "clients",
-      "maxSessions", "sessionIdleTimeoutMs", "maxBodyBytes", "workers", "maxConnections"};
+      "maxSessions", "sessionIdleTimeoutMs", "maxBodyBytes", "workers", "maxConnections",
+      "maxConnectionsPerAddress"};
   json empty = json::object();
   const json &h = section ? *section : empty;
   if (section && !section->is_object())
@@ -239,7 +240,8 @@ Expected<HttpConfig, ConfigError> load_http(const json *section, const Options &
                    {"sessionIdleTimeoutMs", &http.session_idle_timeout_ms, 1000, 7 * 86400 * 1000LL},
                    {"maxBodyBytes", &http.max_body_bytes, 1024, 64 * 1024 * 1024},
                    {"workers", &http.workers, 1, 1024},
-                   {"maxConnections", &http.max_connections, 16, 1000000}};
+                   {"maxConnections", &http.max_connections, 16, 1000000},
+                   {"maxConnectionsPerAddress", &http.max_connections_per_address, 1, 1000000}};
   for (const IntKey &k : ints) {
     auto it = h.find(k.key);
     if (it == h.end())
@@ -252,6 +254,9 @@ Expected<HttpConfig, ConfigError> load_http(const json *section, const Options &
                                                          dump_json(*it));
     *k.slot = static_cast<int>(it->get<long long>());
   }
+
+  if (http.max_connections_per_address == 0)
+    http.max_connections_per_address = std::max(1, std::min(256, http.max_connections / 4));
 
   // Clients, each with its own token and a ceiling within the server's.
   if (auto it = h.find("clients"); it != h.end()) {

@@ -274,12 +274,25 @@ TEST_CASE("http: malformed values name their key") {
       {R"({"listen": "127.0.0.1:0", "workers": 0})", "http.workers"},
       {R"({"listen": "127.0.0.1:0", "maxBodyBytes": "1MB"})", "http.maxBodyBytes"},
       {R"({"listen": "127.0.0.1:0", "tls": true})", "http.tls"},
+      {R"({"listen": "127.0.0.1:0", "maxConnectionsPerAddress": 0})", "http.maxConnectionsPerAddress"},
   };
   for (const Row &row : rows) {
     CAPTURE(row.http);
     FileCase c(std::string(R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "http": )") + row.http + "}");
     CHECK(error_of(load(c.options, with_token())).key == row.key);
   }
+}
+
+TEST_CASE("http.maxConnectionsPerAddress: 256 by default, a quarter of maxConnections when smaller, or as set") {
+  auto load_http = [](const std::string &http) {
+    FileCase c(std::string(R"({"ceiling": {"permissions": ["*"], "websiteIds": "*"}, "http": )") + http + "}");
+    auto cfg = load(c.options, with_token());
+    REQUIRE(cfg.has_value());
+    return cfg->http.max_connections_per_address;
+  };
+  CHECK(load_http(R"({"listen": "127.0.0.1:0"})") == 256);
+  CHECK(load_http(R"({"listen": "127.0.0.1:0", "maxConnections": 32})") == 8);
+  CHECK(load_http(R"({"listen": "127.0.0.1:0", "maxConnectionsPerAddress": 5000})") == 5000);
 }
 
 TEST_CASE("sandbox mode needs no token") {

@@ -406,3 +406,66 @@ TEST_CASE("2026-07-28: a create that needs a confirmation the client cannot give
 }
 
 }
+
+TEST_SUITE("http-mcp.weak-spots") {
+
+TEST_CASE("session caps are per client: one client opening many sessions never ends another's") {
+  Endpoint e(true, {}, 3);
+  std::string reader = e.open_session(kReaderToken);
+  for (int i = 0; i < 50; ++i)
+    e.open_session(kMainToken);
+  CHECK(e.endpoint->session_count() == 4); // main's 3 and reader's 1
+  CHECK(e.in_session(reader, rpc(2, "tools/list"), kReaderToken).status == 200);
+  CHECK(e.harness.api.calls().empty());
+}
+
+TEST_CASE("Host on a loopback bind: the loopback names with any port pass, other names are refused") {
+  Endpoint e(false);
+  auto h = e.headers("");
+  auto init = rpc(1, "initialize", {{"protocolVersion", "2025-11-25"}});
+  for (std::string ok : std::vector<std::string>{"localhost", "localhost:1", "LOCALHOST:65535", "127.0.0.1:8080", "[::1]:3000", "[::1]"}) {
+    CAPTURE(ok);
+    h["Host"] = ok;
+    CHECK(e.post(init, h).status == 200);
+  }
+  for (std::string bad : std::vector<std::string>{"localhost.evil.com", "evil.com:" + std::to_string(e.port),
+                                                 "127.0.0.2:" + std::to_string(e.port), "localhost:80x",
+                                                 "localhost:", "[::1]x"}) {
+    CAPTURE(bad);
+    h["Host"] = bad;
+    CHECK(e.post(init, h).status == 403);
+  }
+  CHECK(e.harness.api.calls().empty());
+}
+
+TEST_CASE("an absolute-form target for our own host reaches /mcp; for another host it is refused") {
+  Endpoint e(false);
+  auto body = rpc(1, "initialize", {{"protocolVersion", "2025-11-25"}}).dump();
+  auto send = [&](const std::string &authority) {
+    RawConnection c(e.port);
+    REQUIRE(c.send("POST http://" + authority + "/mcp HTTP/1.1\r\nHost: " + authority +
+                   "\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body));
+    auto r = c.read_response();
+    REQUIRE(r.has_value());
+    return r->status;
+  };
+  CHECK(send("127.0.0.1:" + std::to_string(e.port)) == 200);
+  CHECK(send("evil.example.com") == 403);
+}
+
+TEST_CASE("a duplicate Authorization header is refused with 400 before any authentication") {
+  Endpoint e;
+  RawConnection c(e.port);
+  std::string body = rpc(1, "initialize", {{"protocolVersion", "2025-11-25"}}).dump();
+  REQUIRE(c.send("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(e.port) +
+                 "\r\nAuthorization: Bearer " + kReaderToken + "\r\nAuthorization: Bearer " + kMainToken +
+                 "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+  auto r = c.read_response();
+  REQUIRE(r.has_value());
+  CHECK(r->status == 400);
+  CHECK(e.endpoint->session_count() == 0);
+  CHECK(e.harness.api.calls().empty());
+}
+
+}

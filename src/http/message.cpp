@@ -44,8 +44,8 @@ bool Request::keep_alive() const {
     }
     return false;
   };
-  if (minor_version == 0)
-    return has_token("keep-alive");
+  if (minor_version == 0) // RFC 9112 §6.1: HTTP/1.0 with Transfer-Encoding has faulty framing
+    return has_token("keep-alive") && header("Transfer-Encoding") == nullptr;
   return !has_token("close");
 }
 

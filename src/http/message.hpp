@@ -1,4 +1,5 @@
-// HTTP/1.1 request and response values shared by the parser, the server and the MCP endpoint.
+// HTTP/1.1 request and response values shared by the request reader, the server and the MCP
+// endpoint, and the wire form of a response.
 #pragma once
 
 #include <string>
@@ -29,6 +30,7 @@ struct Request {
   const std::string *header(std::string_view name) const;
   std::size_t header_count(std::string_view name) const;
   bool keep_alive() const; // HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with keep-alive
+                          // and without Transfer-Encoding
 };
 
 struct Response {

@@ -1,71 +1,281 @@
+// The one translation unit that includes Boost.Beast and Boost.Asio (they compile slowly, and the
+// CI builds this three times): the request front end (RequestReader over Beast's request parser)
+// and the server (Asio's reactor, timers and signal_set; a pool of worker threads runs handlers).
+#include "http/request_reader.hpp"
 #include "http/server.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
-#include <cerrno>
-#include <cstdio>
+#include <array>
+#include <cctype>
 #include <condition_variable>
-#include <cstring>
+#include <csignal>
+#include <cstdio>
 #include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace dfmcp::http {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// --- the request front end ------------------------------------------------------------------
+
+namespace {
+
+bool starts_with_icase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// A line in `bytes` that ends in LF without CR before it (RFC 9112 §2.2 lets a server reject it;
+// a proxy that ends lines at LF would see other requests than we do).
+bool has_bare_lf(std::string_view bytes) {
+  for (std::size_t i = bytes.find('\n'); i != std::string_view::npos; i = bytes.find('\n', i + 1))
+    if (i == 0 || bytes[i - 1] != '\r')
+      return true;
+  return false;
+}
+
+} // namespace
+
+struct RequestReader::Impl {
+  using Parser = bhttp::request_parser<bhttp::string_body>;
+  using ChunkHeader = std::function<void(std::uint64_t, beast::string_view, beast::error_code &)>;
+
+  Limits limits;
+  std::optional<Parser> parser; // only while a request is read: an idle connection holds none
+  ChunkHeader on_chunk;
+  bool chunk_line_too_long = false;
+  bool header_checked = false;
+  bool expect_continue = false;
+  bool complete = false;
+  bool failed = false;
+  std::string authority; // of an absolute-form target
+  std::string target;
+  ParseError error;
+
+  explicit Impl(Limits l) : limits(l) {
+    on_chunk = [this](std::uint64_t, beast::string_view extensions, beast::error_code &ec) {
+      if (extensions.size() > limits.max_chunk_line) {
+        chunk_line_too_long = true;
+        ec = bhttp::error::bad_chunk_extension;
+      }
+    };
+  }
+
+  void start() {
+    parser.emplace();
+    parser->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser->body_limit(static_cast<std::uint64_t>(limits.max_body_bytes));
+    parser->eager(true);
+    parser->on_chunk_header(on_chunk);
+  }
+
+  State fail(int status, std::string message) {
+    failed = true;
+    error = {status, std::move(message)};
+    return State::Failed;
+  }
+
+  // `version_claimed`: the request line ends in "HTTP/<digit>.<digit>", just not 1.0 or 1.1.
+  State fail(const beast::error_code &ec, bool version_claimed = false) {
+    if (chunk_line_too_long)
+      return fail(400, "chunk line too long");
+    if (ec == bhttp::error::header_limit)
+      return fail(431, "header section too large");
+    if (ec == bhttp::error::body_limit)
+      return fail(413, "body too large");
+    if (ec == bhttp::error::bad_line_ending)
+      return fail(400, "malformed request: lines must end with CRLF");
+    if (ec == bhttp::error::bad_version && version_claimed)
+      return fail(505, "HTTP version not supported");
+    if (ec == bhttp::error::bad_transfer_encoding)
+      return fail(400, "malformed request: Transfer-Encoding repeated or with Content-Length");
+    return fail(400, "malformed request: " + ec.message());
+  }
+
+  // The rules on a complete header section that Beast leaves to the application.
+  std::optional<ParseError> check_header() {
+    const auto &m = parser->get();
+    unsigned version = m.version();
+    if (version != 10 && version != 11)
+      return ParseError{505, "HTTP version not supported"};
+    std::size_t count = 0;
+    std::size_t hosts = 0, auths = 0, origins = 0;
+    for (const auto &f : m) {
+      ++count;
+      std::string_view name(f.name_string().data(), f.name_string().size());
+      hosts += iequals(name, "Host");
+      auths += iequals(name, "Authorization");
+      origins += iequals(name, "Origin");
+    }
+    if (count > limits.max_headers)
+      return ParseError{431, "too many header fields"};
+    if (hosts == 0 && version == 11)
+      return ParseError{400, "a Host header is required"};
+    if (hosts > 1)
+      return ParseError{400, "duplicate Host header"};
+    if (auths > 1)
+      return ParseError{400, "duplicate Authorization header"};
+    if (origins > 1)
+      return ParseError{400, "duplicate Origin header"};
+    std::string_view t(m.target().data(), m.target().size());
+    authority.clear();
+    if (!t.empty() && t.front() == '/') {
+      target = std::string(t);
+    } else if (t == "*" && m.method() == bhttp::verb::options) {
+      target = "*";
+    } else if (starts_with_icase(t, "http://") || starts_with_icase(t, "https://")) {
+      std::string_view rest = t.substr(t.find("//") + 2);
+      std::size_t slash = rest.find_first_of("/?");
+      authority = std::string(rest.substr(0, slash));
+      if (authority.empty() || authority.find('@') != std::string::npos)
+        return ParseError{400, "malformed request target"};
+      target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+      if (target.front() == '?')
+        target.insert(0, "/");
+    } else {
+      return ParseError{400, "malformed request target"};
+    }
+    // RFC 9112 §6.3: Beast frames a request whose codings do not end in chunked as having no
+    // body, and ignores codings before chunked. Only "chunked" alone is served.
+    if (auto te = m.find(bhttp::field::transfer_encoding); te != m.end()) {
+      std::string_view v(te->value().data(), te->value().size());
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+        v.remove_suffix(1);
+      if (!iequals(v, "chunked"))
+        return ParseError{501, "transfer coding not supported (only chunked)"};
+    }
+    auto expect = m.find(bhttp::field::expect);
+    expect_continue = version == 11 && expect != m.end() &&
+                      iequals(std::string_view(expect->value().data(), expect->value().size()), "100-continue");
+    return std::nullopt;
+  }
+
+  State feed(std::string_view data, std::size_t &consumed) {
+    consumed = 0;
+    if (failed)
+      return State::Failed;
+    if (complete)
+      return State::Complete;
+    if (!parser) {
+      if (data.empty())
+        return State::NeedMore;
+      start();
+    }
+    while (consumed < data.size() && !parser->is_done()) {
+      beast::error_code ec;
+      std::size_t n = parser->put(asio::buffer(data.data() + consumed, data.size() - consumed), ec);
+      consumed += n;
+      if (ec == bhttp::error::need_more)
+        break;
+      if (ec) {
+        std::string_view line = data.substr(0, data.find("\r\n"));
+        std::size_t at = line.rfind(" HTTP/");
+        bool claimed = at != std::string_view::npos && line.size() == at + 9 &&
+                       std::isdigit(static_cast<unsigned char>(line[at + 6])) && line[at + 7] == '.' &&
+                       std::isdigit(static_cast<unsigned char>(line[at + 8]));
+        return fail(ec, claimed);
+      }
+      if (parser->is_header_done() && !header_checked) {
+        header_checked = true;
+        if (auto e = check_header())
+          return fail(e->status, std::move(e->message));
+      }
+      if (n == 0)
+        break;
+    }
+    if (parser->is_done()) {
+      complete = true;
+      return State::Complete;
+    }
+    std::string_view rest = data.substr(consumed);
+    if (!parser->is_header_done()) {
+      if (has_bare_lf(rest))
+        return fail(400, "malformed request: lines must end with CRLF");
+      if (rest.size() > limits.max_header_bytes)
+        return fail(431, "header section too large");
+    } else if (parser->chunked() && rest.size() > limits.max_chunk_line + 2) {
+      // Beast waits for the end of a chunk line, or of the trailer section after the last chunk.
+      std::size_t eol = rest.find("\r\n");
+      if (eol == std::string_view::npos || eol > limits.max_chunk_line)
+        return fail(400, "chunk line too long");
+      if (rest.size() > limits.max_header_bytes)
+        return fail(431, "trailer section too large");
+    }
+    return State::NeedMore;
+  }
+
+  Request take() {
+    Request r;
+    auto message = parser->release();
+    r.method = std::string(message.method_string());
+    r.target = std::move(target);
+    std::size_t q = r.target.find('?');
+    r.path = r.target.substr(0, q);
+    r.query = q == std::string::npos ? "" : r.target.substr(q + 1);
+    r.minor_version = message.version() == 10 ? 0 : 1;
+    for (const auto &f : message) {
+      std::string name(f.name_string());
+      // RFC 9112 §3.2.2: an absolute-form target's authority replaces the Host header.
+      if (!authority.empty() && iequals(name, "Host"))
+        r.headers.push_back({std::move(name), authority});
+      else
+        r.headers.push_back({std::move(name), std::string(f.value())});
+    }
+    if (!authority.empty() && r.header("Host") == nullptr)
+      r.headers.push_back({"Host", authority});
+    r.body = std::move(message.body());
+    reset();
+    return r;
+  }
+
+  void reset() {
+    parser.reset();
+    chunk_line_too_long = header_checked = expect_continue = complete = failed = false;
+    authority.clear();
+    target.clear();
+    error = {};
+  }
+};
+
+RequestReader::RequestReader(Limits limits) : impl_(std::make_unique<Impl>(limits)) {}
+RequestReader::~RequestReader() = default;
+RequestReader::RequestReader(RequestReader &&) noexcept = default;
+RequestReader &RequestReader::operator=(RequestReader &&) noexcept = default;
+RequestReader::State RequestReader::feed(std::string_view data, std::size_t &consumed) {
+  return impl_->feed(data, consumed);
+}
+Request RequestReader::take() { return impl_->take(); }
+const ParseError &RequestReader::error() const { return impl_->error; }
+bool RequestReader::headers_done() const { return impl_->header_checked; }
+bool RequestReader::expects_continue() const { return impl_->expect_continue; }
+bool RequestReader::started() const { return impl_->parser.has_value(); }
+void RequestReader::reset() { impl_->reset(); }
+
+// --- the server -----------------------------------------------------------------------------
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-enum class Phase { Reading, Dispatched, Writing };
-
-struct Connection {
-  int fd = -1;
-  std::uint64_t serial = 0;
-  std::string remote;
-  Phase phase = Phase::Reading;
-  std::string in;
-  std::string out;
-  std::size_t out_off = 0;
-  RequestParser parser;
-  Clock::time_point deadline;
-  bool in_request = false;      // bytes of a request have arrived
-  bool sent_continue = false;
-  bool close_after_write = false;
-  bool streaming = false; // the handler began a streamed response; chunks go out as they come
-  std::shared_ptr<CancelToken> cancel;
-  std::shared_ptr<std::atomic<bool>> gone; // tells a streaming handler that the client left
-
-  explicit Connection(const Limits &limits) : parser(limits) {}
-};
-
-struct Task {
-  int fd;
-  std::uint64_t serial;
-  Request request;
-  std::shared_ptr<CancelToken> cancel;
-  std::shared_ptr<std::atomic<bool>> gone;
-};
-
-struct Completion {
-  int fd;
-  std::uint64_t serial;
-  Response response;
-  bool keep_alive;
-  bool partial = false; // a chunk of a streamed response (raw bytes in `data`), not the end
-  std::string data;
-};
 
 std::string chunk(std::string_view data) {
   char size[32];
@@ -85,70 +295,72 @@ Response plain_error(int status, std::string message) {
   return r;
 }
 
-std::string peer_name(const sockaddr_storage &addr) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (addr.ss_family == AF_INET) {
-    const auto *a = reinterpret_cast<const sockaddr_in *>(&addr);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    port = ntohs(a->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    const auto *a = reinterpret_cast<const sockaddr_in6 *>(&addr);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-    port = ntohs(a->sin6_port);
-  }
-  return std::string(host) + ":" + std::to_string(port);
-}
+enum class Phase { Reading, Dispatched, Writing, Closed };
+
+struct Connection {
+  explicit Connection(tcp::socket s, const Limits &limits)
+      : socket(std::move(s)), reader(limits) {}
+  tcp::socket socket;
+  // This phase's deadline (max while a handler runs); one server timer sweeps them all, so a
+  // request costs no timer system calls.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  RequestReader reader;
+  std::string in;                // received, not yet parsed
+  std::deque<std::string> out;   // to send, in order
+  bool writing = false;
+  Phase phase = Phase::Reading;
+  bool reading = false;          // a wait for readable is pending
+  bool in_request = false;       // bytes of a request have arrived
+  bool sent_continue = false;
+  bool close_after_write = false;
+  bool streaming = false;        // a handler's streamed response is going out
+  bool finished = false;         // the whole response is queued
+  bool head = false;             // answering HEAD: no body
+  std::string remote;
+  std::string address;
+  std::shared_ptr<CancelToken> cancel;
+  std::shared_ptr<std::atomic<bool>> gone;
+};
+
+using ConnPtr = std::shared_ptr<Connection>;
+
+struct Task {
+  ConnPtr conn;
+  Request request;
+};
 
 } // namespace
 
 struct Server::Impl {
   ServerOptions options;
   Handler handler;
-  int listen_fd = -1;
-  int epoll_fd = -1;
-  int wake_fd = -1;
-  std::atomic<bool> stopping{false};
-  std::unordered_map<int, std::unique_ptr<Connection>> connections;
-  std::uint64_t next_serial = 0;
+  asio::io_context ioc{1};
+  tcp::acceptor acceptor{ioc};
+  asio::steady_timer accept_pause{ioc};
+  asio::steady_timer shutdown_timer{ioc};
+  asio::steady_timer sweep_timer{ioc}; // every 250 ms: the connections' deadlines
+  std::optional<asio::signal_set> signals;
+  std::unordered_set<ConnPtr> connections;
+  std::map<std::string, std::size_t> per_address;
+  std::array<char, 64 * 1024> scratch{}; // the io thread's read buffer
+  bool stopping = false;                  // io thread only
+  std::uint64_t accept_errors = 0;
+  Clock::time_point last_accept_log{};
 
-  std::mutex mutex; // guards tasks, completions, stats, workers_done
+  std::mutex mutex; // guards tasks, workers_stop, counters
   std::condition_variable work_ready;
   std::deque<Task> tasks;
-  std::vector<Completion> completions;
   bool workers_stop = false;
   std::vector<std::thread> workers;
   ServerStats counters;
 
   Impl(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
 
-  ~Impl() {
-    for (auto &[fd, c] : connections)
-      ::close(fd);
-    for (int fd : {listen_fd, epoll_fd, wake_fd})
-      if (fd >= 0)
-        ::close(fd);
-  }
+  // --- workers ------------------------------------------------------------------------------
 
-  void wake() {
-    std::uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_fd, &one, sizeof one);
-  }
-
-  void watch(int fd, std::uint32_t events, bool add) {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.fd = fd;
-    ::epoll_ctl(epoll_fd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
-  }
-
-  // --- workers -------------------------------------------------------------------------------
-
-  // A worker's view of its connection while the handler runs; pushes chunks to the event loop.
   class Stream final : public ResponseStream {
   public:
-    Stream(Impl &impl, int fd, std::uint64_t serial, std::shared_ptr<std::atomic<bool>> gone)
-        : impl_(impl), fd_(fd), serial_(serial), gone_(std::move(gone)) {}
+    Stream(Impl &impl, ConnPtr conn) : impl_(impl), conn_(std::move(conn)), gone_(conn_->gone) {}
     bool begin(int status, const std::vector<Header> &headers) override {
       if (started_ || *gone_)
         return false;
@@ -171,15 +383,15 @@ struct Server::Impl {
 
   private:
     void push(std::string bytes) {
-      {
-        std::lock_guard lock(impl_.mutex);
-        impl_.completions.push_back({fd_, serial_, Response{}, true, true, std::move(bytes)});
-      }
-      impl_.wake();
+      asio::post(impl_.ioc, [&impl = impl_, conn = conn_, bytes = std::move(bytes)]() mutable {
+        if (conn->phase != Phase::Dispatched)
+          return;
+        conn->streaming = true;
+        impl.send(conn, std::move(bytes));
+      });
     }
     Impl &impl_;
-    int fd_;
-    std::uint64_t serial_;
+    ConnPtr conn_;
     std::shared_ptr<std::atomic<bool>> gone_;
     bool started_ = false;
   };
@@ -200,20 +412,21 @@ struct Server::Impl {
         task = std::move(tasks.front());
         tasks.pop_front();
       }
-      Stream stream(*this, task.fd, task.serial, task.gone);
       Response response;
-      try {
-        response = handler(task.request, *task.cancel, stream);
-      } catch (const std::exception &e) {
-        spdlog::error("http: handler failed: {}", e.what());
-        response = plain_error(500, "internal error");
+      {
+        Stream stream(*this, task.conn);
+        try {
+          response = handler(task.request, *task.conn->cancel, stream);
+        } catch (const std::exception &e) {
+          spdlog::error("http: handler failed: {}", e.what());
+          response = plain_error(500, "internal error");
+        }
       }
       bool keep_alive = task.request.keep_alive() && !response.close;
-      {
-        std::lock_guard lock(mutex);
-        completions.push_back({task.fd, task.serial, std::move(response), keep_alive, false, {}});
-      }
-      wake();
+      asio::post(ioc, [this, conn = std::move(task.conn), response = std::move(response), keep_alive]() mutable {
+        if (conn->phase == Phase::Dispatched)
+          respond(conn, response, keep_alive);
+      });
     }
   }
 
@@ -226,171 +439,243 @@ struct Server::Impl {
     for (std::thread &t : workers)
       if (t.joinable())
         t.join();
+    workers.clear();
   }
 
-  // --- connections ---------------------------------------------------------------------------
+  // --- connections (io thread) ---------------------------------------------------------------
 
-  void close_connection(Connection &c) {
-    if (c.gone)
-      *c.gone = true;
-    if (c.cancel && c.phase == Phase::Dispatched)
-      c.cancel->cancel(); // the client is gone: stop waiting on its behalf
-    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.fd, nullptr);
-    ::close(c.fd);
+  static void arm_timer(const ConnPtr &c, std::chrono::milliseconds after) { c->deadline = Clock::now() + after; }
+  static void disarm_timer(const ConnPtr &c) { c->deadline = Clock::time_point::max(); }
+
+  void sweep() {
+    sweep_timer.expires_after(std::chrono::milliseconds(250));
+    sweep_timer.async_wait([this](const boost::system::error_code &ec) {
+      if (ec)
+        return;
+      auto now = Clock::now();
+      std::vector<ConnPtr> expired;
+      for (const ConnPtr &c : connections)
+        if (c->deadline <= now && c->phase != Phase::Dispatched)
+          expired.push_back(c);
+      for (const ConnPtr &c : expired)
+        if (c->phase != Phase::Closed)
+          on_deadline(c);
+      sweep();
+    });
+  }
+
+  void on_deadline(const ConnPtr &c) {
+    {
+      std::lock_guard lock(mutex);
+      ++counters.timed_out;
+    }
+    if (c->phase == Phase::Reading && c->in_request)
+      respond(c, plain_error(408, "request not received in time"), false);
+    else
+      close(c);
+  }
+
+  void close(const ConnPtr &c) {
+    if (c->phase == Phase::Closed)
+      return;
+    if (c->gone)
+      *c->gone = true;
+    if (c->cancel && c->phase == Phase::Dispatched)
+      c->cancel->cancel(); // the client is gone: stop waiting on its behalf
+    c->phase = Phase::Closed;
+    boost::system::error_code ignored;
+    c->socket.shutdown(tcp::socket::shutdown_both, ignored);
+    c->socket.close(ignored);
+    if (auto it = per_address.find(c->address); it != per_address.end() && --it->second == 0)
+      per_address.erase(it);
+    connections.erase(c);
     {
       std::lock_guard lock(mutex);
       --counters.open_connections;
     }
-    connections.erase(c.fd); // destroys c
+    maybe_finish();
   }
 
-  void accept_all() {
-    for (;;) {
-      sockaddr_storage addr{};
-      socklen_t len = sizeof addr;
-      int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr *>(&addr), &len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR)
-          continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-          spdlog::warn("http: accept failed: {}", std::strerror(errno));
+  void maybe_finish() {
+    if (stopping && connections.empty()) {
+      shutdown_timer.cancel();
+      sweep_timer.cancel();
+      ioc.stop();
+    }
+  }
+
+  // A best-effort refusal on a connection we will not serve (the socket buffer takes it).
+  void refuse(tcp::socket &s, int status, const std::string &message) {
+    std::string bytes = serialize(plain_error(status, message));
+    boost::system::error_code ignored;
+    s.non_blocking(true, ignored);
+    s.send(asio::buffer(bytes), 0, ignored);
+    s.shutdown(tcp::socket::shutdown_both, ignored);
+    s.close(ignored);
+    std::lock_guard lock(mutex);
+    ++counters.rejected_busy;
+  }
+
+  void accept() {
+    acceptor.async_accept([this](const boost::system::error_code &ec, tcp::socket s) {
+      if (stopping || !acceptor.is_open())
+        return;
+      if (ec) {
+        on_accept_error(ec);
         return;
       }
-      if (connections.size() >= options.max_connections) {
-        std::string busy = serialize(plain_error(503, "too many connections"));
-        [[maybe_unused]] ssize_t n = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL);
-        ::close(fd);
-        std::lock_guard lock(mutex);
-        ++counters.rejected_busy;
-        continue;
-      }
-      int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      auto c = std::make_unique<Connection>(options.limits);
-      c->fd = fd;
-      c->serial = ++next_serial;
-      c->remote = peer_name(addr);
-      c->deadline = Clock::now() + options.idle_timeout;
-      watch(fd, EPOLLIN | EPOLLRDHUP, true);
-      connections.emplace(fd, std::move(c));
+      admit(std::move(s));
+      accept();
+    });
+  }
+
+  // Out of descriptors (or memory): pause accepting for a moment instead of spinning, and say so
+  // at most once every 10 s. Clients wait in the listen backlog meanwhile.
+  void on_accept_error(const boost::system::error_code &ec) {
+    ++accept_errors;
+    {
+      std::lock_guard lock(mutex);
+      ++counters.accept_failures;
+    }
+    auto now = Clock::now();
+    if (now - last_accept_log > std::chrono::seconds(10)) {
+      spdlog::warn("http: accept failed: {} ({} time(s)); pausing accepts briefly", ec.message(),
+                   accept_errors);
+      last_accept_log = now;
+      accept_errors = 0;
+    }
+    accept_pause.expires_after(std::chrono::milliseconds(100));
+    accept_pause.async_wait([this](const boost::system::error_code &e) {
+      if (!e && !stopping)
+        accept();
+    });
+  }
+
+  void admit(tcp::socket s) {
+    boost::system::error_code ec;
+    tcp::endpoint peer = s.remote_endpoint(ec);
+    if (ec) {
+      s.close(ec);
+      return;
+    }
+    std::string address = peer.address().to_string();
+    if (connections.size() >= options.max_connections) {
+      refuse(s, 503, "too many connections");
+      return;
+    }
+    if (options.max_connections_per_address > 0 && per_address[address] >= options.max_connections_per_address) {
+      if (per_address[address] == 0)
+        per_address.erase(address);
+      spdlog::warn("http: refused a connection from {}: it holds {} already (http.maxConnectionsPerAddress)",
+                   address, options.max_connections_per_address);
+      refuse(s, 503, "too many connections from your address");
+      return;
+    }
+    s.set_option(tcp::no_delay(true), ec);
+    s.non_blocking(true, ec);
+    auto c = std::make_shared<Connection>(std::move(s), options.limits);
+    c->address = address;
+    c->remote = peer.address().is_v6() ? "[" + address + "]:" + std::to_string(peer.port())
+                                       : address + ":" + std::to_string(peer.port());
+    ++per_address[address];
+    connections.insert(c);
+    {
       std::lock_guard lock(mutex);
       ++counters.connections_accepted;
       ++counters.open_connections;
     }
+    arm_timer(c, options.idle_timeout);
+    wait_readable(c);
   }
 
-  void respond(Connection &c, const Response &response, bool keep_alive) {
-    c.close_after_write = !keep_alive || response.close || stopping;
-    if (c.streaming) { // the head went out already: the body is the last chunk, then the end
-      if (!response.body.empty())
-        c.out += chunk(response.body);
-      c.out += "0\r\n\r\n";
-      c.streaming = false;
-      c.phase = Phase::Writing;
-      c.deadline = Clock::now() + options.write_timeout;
-      flush(c);
+  void wait_readable(const ConnPtr &c) {
+    if (c->reading || c->phase == Phase::Closed)
+      return;
+    c->reading = true;
+    c->socket.async_wait(tcp::socket::wait_read, [this, c](const boost::system::error_code &ec) {
+      c->reading = false;
+      if (c->phase == Phase::Closed)
+        return;
+      if (ec) {
+        close(c);
+        return;
+      }
+      on_readable(c);
+    });
+  }
+
+  // Reads what is there (bounded rounds, so one client cannot starve the others).
+  void on_readable(const ConnPtr &c) {
+    bool eof = false;
+    for (int round = 0; round < 4; ++round) {
+      boost::system::error_code ec;
+      std::size_t n = c->socket.read_some(asio::buffer(scratch), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again)
+        break;
+      if (ec == asio::error::interrupted)
+        continue;
+      if (ec) {
+        eof = true;
+        break;
+      }
+      c->in.append(scratch.data(), n);
+      if (n < scratch.size())
+        break;
+    }
+    if (c->phase == Phase::Dispatched || c->phase == Phase::Writing) {
+      // A handler runs or a response goes out: only a hang-up matters now (it cancels a running
+      // handler; a response already being written still goes out to a half-closed client).
+      // Pipelined bytes wait, and beyond a cap stop being read until the response is out.
+      if (eof) {
+        if (c->phase == Phase::Dispatched)
+          close(c);
+        else
+          c->close_after_write = true;
+        return;
+      }
+      if (c->in.size() <= options.limits.max_header_bytes + 64 * 1024)
+        wait_readable(c);
       return;
     }
-    Response copy_needed_for_close;
-    if (c.close_after_write && !response.close) {
-      copy_needed_for_close = response;
-      copy_needed_for_close.close = true;
-      c.out = serialize(copy_needed_for_close);
-    } else {
-      c.out = serialize(response);
-    }
-    c.out_off = 0;
-    c.phase = Phase::Writing;
-    c.deadline = Clock::now() + options.write_timeout;
-    flush(c);
-  }
-
-  // Writes what it can; on completion either closes or goes back to reading.
-  void flush(Connection &c) {
-    while (c.out_off < c.out.size()) {
-      ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        watch(c.fd, EPOLLOUT, false); // not RDHUP: level-triggered, it would spin while we wait
-
-        return;
-      }
-      if (n <= 0) {
-        close_connection(c);
-        return;
-      }
-      c.out_off += static_cast<std::size_t>(n);
-    }
-    if (c.close_after_write) {
-      close_connection(c);
+    if (eof && c->in.empty()) {
+      close(c);
       return;
     }
-    c.out.clear();
-    if (c.out.capacity() > 64 * 1024)
-      c.out.shrink_to_fit();
-    c.out_off = 0;
-    c.phase = Phase::Reading;
-    c.in_request = false;
-    c.sent_continue = false;
-    c.cancel.reset();
-    c.gone.reset();
-    c.deadline = Clock::now() + options.idle_timeout;
-    watch(c.fd, EPOLLIN | EPOLLRDHUP, false);
-    if (!c.in.empty())
-      process(c); // a pipelined request is already here
+    process(c);
+    if (eof && c->phase == Phase::Reading)
+      close(c); // the client sent a partial request and left
   }
 
-  // Writes what a streaming handler has produced so far; the handler is still running.
-  void write_stream(Connection &c) {
-    while (c.out_off < c.out.size()) {
-      ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        watch(c.fd, EPOLLOUT | EPOLLRDHUP, false);
-        return;
-      }
-      if (n <= 0) {
-        close_connection(c);
-        return;
-      }
-      c.out_off += static_cast<std::size_t>(n);
+  void process(const ConnPtr &c) {
+    if (!c->in_request && !c->in.empty()) {
+      c->in_request = true;
+      arm_timer(c, options.header_timeout);
     }
-    c.out.clear();
-    c.out_off = 0;
-    watch(c.fd, EPOLLRDHUP, false);
-  }
-
-  // Runs the parser over what has been read; dispatches a complete request.
-  void process(Connection &c) {
-    if (!c.in_request && !c.in.empty()) {
-      c.in_request = true;
-      c.deadline = Clock::now() + options.header_timeout;
-    }
-    bool had_headers = c.parser.headers_done();
-    RequestParser::State state = c.parser.parse(c.in);
-    if (state == RequestParser::State::Failed) {
-      const ParseError &e = c.parser.error();
+    bool had_headers = c->reader.headers_done();
+    std::size_t used = 0;
+    RequestReader::State state = c->reader.feed(c->in, used);
+    c->in.erase(0, used);
+    if (state == RequestReader::State::Failed) {
+      const ParseError &e = c->reader.error();
       respond(c, plain_error(e.status, e.message), false);
       return;
     }
-    if (state == RequestParser::State::NeedMore) {
-      if (!had_headers && c.parser.headers_done()) {
-        c.deadline = Clock::now() + options.body_timeout;
-        if (c.parser.expects_continue() && !c.sent_continue) {
-          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          [[maybe_unused]] ssize_t n = ::send(c.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
-          c.sent_continue = true;
+    if (state == RequestReader::State::NeedMore) {
+      if (!had_headers && c->reader.headers_done()) {
+        arm_timer(c, options.body_timeout);
+        if (c->reader.expects_continue() && !c->sent_continue) {
+          c->sent_continue = true;
+          send(c, "HTTP/1.1 100 Continue\r\n\r\n");
         }
       }
+      wait_readable(c);
       return;
     }
-    Request request = c.parser.take();
-    request.remote = c.remote;
-    if (c.in.capacity() > 64 * 1024 && c.in.empty())
-      c.in.shrink_to_fit();
+    Request request = c->reader.take();
+    request.remote = c->remote;
+    c->head = request.method == "HEAD";
+    if (c->in.empty() && c->in.capacity() > 64 * 1024)
+      std::string().swap(c->in);
     bool busy = false;
     {
       std::lock_guard lock(mutex);
@@ -399,10 +684,10 @@ struct Server::Impl {
       if (busy) {
         ++counters.rejected_busy;
       } else {
-        c.phase = Phase::Dispatched;
-        c.cancel = std::make_shared<CancelToken>();
-        c.gone = std::make_shared<std::atomic<bool>>(false);
-        tasks.push_back({c.fd, c.serial, std::move(request), c.cancel, c.gone});
+        c->phase = Phase::Dispatched;
+        c->cancel = std::make_shared<CancelToken>();
+        c->gone = std::make_shared<std::atomic<bool>>(false);
+        tasks.push_back({c, std::move(request)});
       }
     }
     if (busy) {
@@ -411,87 +696,134 @@ struct Server::Impl {
       respond(c, r, false);
       return;
     }
+    disarm_timer(c);
     work_ready.notify_one();
-    // While the handler runs, only a hang-up matters: stop reading (pipelined bytes wait).
-    watch(c.fd, EPOLLRDHUP, false);
+    wait_readable(c); // notices a hang-up while the handler runs
   }
 
-  void on_readable(Connection &c) {
-    char buf[64 * 1024];
-    for (int round = 0; round < 4; ++round) { // bounded, so one client cannot starve the others
-      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+  void respond(const ConnPtr &c, const Response &response, bool keep_alive) {
+    c->close_after_write = !keep_alive || response.close || stopping;
+    c->finished = true;
+    if (c->streaming) { // the head went out already: the body is the last chunk, then the end
+      std::string tail;
+      if (!response.body.empty())
+        tail = chunk(response.body);
+      tail += "0\r\n\r\n";
+      c->streaming = false;
+      c->phase = Phase::Writing;
+      send(c, std::move(tail));
+      return;
+    }
+    c->phase = Phase::Writing;
+    if (c->close_after_write && !response.close) {
+      Response copy = response;
+      copy.close = true;
+      send(c, serialize(copy, c->head));
+    } else {
+      send(c, serialize(response, c->head));
+    }
+  }
+
+  void send(const ConnPtr &c, std::string bytes) {
+    c->out.push_back(std::move(bytes));
+    if (c->phase == Phase::Writing)
+      arm_timer(c, options.write_timeout);
+    if (!c->writing)
+      write_next(c);
+  }
+
+  void write_next(const ConnPtr &c) {
+    // Most answers fit the socket buffer: write them now, and wait for the reactor only when
+    // the client does not keep up.
+    while (!c->out.empty()) {
+      boost::system::error_code ec;
+      std::size_t n = c->socket.write_some(asio::buffer(c->out.front()), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again || ec == asio::error::interrupted)
         break;
-      if (n <= 0) {
-        close_connection(c);
+      if (ec) {
+        close(c);
         return;
       }
-      c.in.append(buf, static_cast<std::size_t>(n));
-      if (static_cast<std::size_t>(n) < sizeof buf)
+      if (n < c->out.front().size()) {
+        c->out.front().erase(0, n);
         break;
+      }
+      c->out.pop_front();
     }
-    process(c);
+    if (c->out.empty()) {
+      c->writing = false;
+      if (c->phase == Phase::Writing && c->finished)
+        written(c);
+      return;
+    }
+    c->writing = true;
+    asio::async_write(c->socket, asio::buffer(c->out.front()),
+                      [this, c](const boost::system::error_code &ec, std::size_t) {
+                        if (c->phase == Phase::Closed)
+                          return;
+                        if (ec) {
+                          close(c);
+                          return;
+                        }
+                        c->out.pop_front();
+                        write_next(c);
+                      });
   }
 
-  void drain_completions() {
-    std::uint64_t value;
-    [[maybe_unused]] ssize_t n = ::read(wake_fd, &value, sizeof value);
-    std::vector<Completion> done;
-    {
-      std::lock_guard lock(mutex);
-      done.swap(completions);
+  // The whole response is out: close, or go back to reading the next request.
+  void written(const ConnPtr &c) {
+    if (c->close_after_write) {
+      close(c);
+      return;
     }
-    for (Completion &d : done) {
-      auto it = connections.find(d.fd);
-      if (it == connections.end() || it->second->serial != d.serial ||
-          it->second->phase != Phase::Dispatched)
-        continue; // the client left while the handler ran
-      Connection &c = *it->second;
-      if (d.partial) {
-        c.streaming = true;
-        c.out += d.data;
-        write_stream(c);
-        continue;
-      }
-      respond(c, d.response, d.keep_alive);
-    }
+    c->phase = Phase::Reading;
+    c->finished = false;
+    c->in_request = false;
+    c->sent_continue = false;
+    c->head = false;
+    c->cancel.reset();
+    c->gone.reset();
+    arm_timer(c, options.idle_timeout);
+    if (!c->in.empty())
+      process(c); // a pipelined request is already here
+    else
+      wait_readable(c);
   }
 
-  void sweep_deadlines() {
-    auto now = Clock::now();
-    std::vector<int> expired;
-    for (auto &[fd, c] : connections)
-      if (c->phase != Phase::Dispatched && c->deadline <= now)
-        expired.push_back(fd);
-    for (int fd : expired) {
-      Connection &c = *connections.at(fd);
-      {
-        std::lock_guard lock(mutex);
-        ++counters.timed_out;
-      }
-      if (c.phase == Phase::Reading && c.in_request)
-        respond(c, plain_error(408, "request not received in time"), false);
-      else
-        close_connection(c);
-    }
-  }
+  // --- lifecycle ----------------------------------------------------------------------------
 
   void begin_shutdown() {
-    if (listen_fd >= 0) {
-      ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
-      ::close(listen_fd);
-      listen_fd = -1;
-    }
-    std::vector<int> idle;
-    for (auto &[fd, c] : connections)
+    if (stopping)
+      return;
+    stopping = true;
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    accept_pause.cancel();
+    if (signals)
+      signals->cancel(ignored);
+    std::vector<ConnPtr> idle;
+    for (const ConnPtr &c : connections)
       if (c->phase == Phase::Reading)
-        idle.push_back(fd);
-    for (int fd : idle)
-      close_connection(*connections.at(fd));
+        idle.push_back(c);
+    for (const ConnPtr &c : idle)
+      close(c);
     spdlog::info("http: stopping: accepting no more connections; finishing {} request(s) in flight",
                  connections.size());
+    if (connections.empty()) {
+      ioc.stop();
+      return;
+    }
+    shutdown_timer.expires_after(options.shutdown_grace);
+    shutdown_timer.async_wait([this](const boost::system::error_code &ec) {
+      if (ec)
+        return;
+      spdlog::warn("http: {} connection(s) still busy after the shutdown grace period; closing",
+                   connections.size());
+      std::vector<ConnPtr> all(connections.begin(), connections.end());
+      for (const ConnPtr &c : all)
+        close(c);
+      ioc.stop();
+    });
   }
 };
 
@@ -499,135 +831,66 @@ Server::Server(ServerOptions options, Handler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
 Server::~Server() {
-  stop();
   impl_->stop_workers();
+  // Connections hold handlers bound to the io_context: drop them before it goes.
+  for (const auto &c : impl_->connections) {
+    boost::system::error_code ignored;
+    c->socket.close(ignored);
+  }
+  impl_->connections.clear();
 }
 
 Expected<int, std::string> Server::listen() {
   Impl &m = *impl_;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo *found = nullptr;
-  std::string port = std::to_string(m.options.port);
-  if (int rc = ::getaddrinfo(m.options.host.c_str(), port.c_str(), &hints, &found); rc != 0)
-    return unexpected("cannot resolve '" + m.options.host + "': " + gai_strerror(rc));
+  boost::system::error_code ec;
+  tcp::resolver resolver(m.ioc);
+  auto found = resolver.resolve(m.options.host, std::to_string(m.options.port),
+                                tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec)
+    return unexpected("cannot resolve '" + m.options.host + "': " + ec.message());
   std::string why = "no address";
-  for (addrinfo *a = found; a != nullptr; a = a->ai_next) {
-    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0)
+  for (const auto &entry : found) {
+    tcp::acceptor a(m.ioc);
+    if (a.open(entry.endpoint().protocol(), ec) || a.set_option(tcp::acceptor::reuse_address(true), ec) ||
+        a.bind(entry.endpoint(), ec) || a.listen(1024, ec)) {
+      why = ec.message();
       continue;
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 1024) == 0) {
-      m.listen_fd = fd;
-      break;
     }
-    why = std::strerror(errno);
-    ::close(fd);
+    m.acceptor = std::move(a);
+    break;
   }
-  ::freeaddrinfo(found);
-  if (m.listen_fd < 0)
-    return unexpected("cannot listen on " + m.options.host + ":" + port + ": " + why);
-
-  sockaddr_storage bound{};
-  socklen_t len = sizeof bound;
-  ::getsockname(m.listen_fd, reinterpret_cast<sockaddr *>(&bound), &len);
-  int actual = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port)
-                                           : ntohs(reinterpret_cast<sockaddr_in *>(&bound)->sin_port);
-  m.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-  m.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (m.epoll_fd < 0 || m.wake_fd < 0)
-    return unexpected(std::string("cannot set up the event loop: ") + std::strerror(errno));
-  m.watch(m.listen_fd, EPOLLIN, true);
-  m.watch(m.wake_fd, EPOLLIN, true);
-  if (m.options.stop_fd >= 0)
-    m.watch(m.options.stop_fd, EPOLLIN, true);
-  return actual;
+  if (!m.acceptor.is_open())
+    return unexpected("cannot listen on " + m.options.host + ":" + std::to_string(m.options.port) + ": " + why);
+  if (m.options.stop_on_signals) {
+    m.signals.emplace(m.ioc, SIGINT, SIGTERM);
+#ifdef SIGHUP
+    m.signals->add(SIGHUP, ec);
+#endif
+    m.signals->async_wait([&m](const boost::system::error_code &e, int signal) {
+      if (e)
+        return;
+      spdlog::info("http: signal {} received", signal);
+      m.begin_shutdown();
+    });
+  }
+  return static_cast<int>(m.acceptor.local_endpoint().port());
 }
 
 void Server::run() {
   Impl &m = *impl_;
   m.start_workers();
-  std::vector<epoll_event> events(256);
-  auto next_sweep = Clock::now();
-  std::optional<Clock::time_point> shutdown_deadline;
-
-  for (;;) {
-    if (m.stopping && !shutdown_deadline) {
-      m.begin_shutdown();
-      shutdown_deadline = Clock::now() + m.options.shutdown_grace;
+  asio::post(m.ioc, [&m] {
+    if (!m.stopping) {
+      m.accept();
+      m.sweep();
     }
-    if (shutdown_deadline) {
-      if (m.connections.empty())
-        break;
-      if (Clock::now() >= *shutdown_deadline) {
-        spdlog::warn("http: {} connection(s) still busy after the shutdown grace period; closing",
-                     m.connections.size());
-        std::vector<int> fds;
-        for (auto &[fd, c] : m.connections)
-          fds.push_back(fd);
-        for (int fd : fds)
-          m.close_connection(*m.connections.at(fd));
-        break;
-      }
-    }
-    int n = ::epoll_wait(m.epoll_fd, events.data(), static_cast<int>(events.size()), 250);
-    if (n < 0 && errno != EINTR) {
-      spdlog::error("http: epoll_wait failed: {}", std::strerror(errno));
-      break;
-    }
-    for (int i = 0; i < n; ++i) {
-      int fd = events[static_cast<std::size_t>(i)].data.fd;
-      std::uint32_t ev = events[static_cast<std::size_t>(i)].events;
-      if (fd == m.listen_fd) {
-        m.accept_all();
-        continue;
-      }
-      if (fd == m.wake_fd) {
-        m.drain_completions();
-        continue;
-      }
-      if (fd == m.options.stop_fd) {
-        char buf[256];
-        [[maybe_unused]] ssize_t r = ::read(fd, buf, sizeof buf);
-        m.stopping = true;
-        continue;
-      }
-      auto it = m.connections.find(fd);
-      if (it == m.connections.end())
-        continue;
-      Connection &c = *it->second;
-      if (c.phase == Phase::Dispatched) {
-        if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-          m.close_connection(c); // cancels the handler's work
-        else if ((ev & EPOLLOUT) && c.streaming)
-          m.write_stream(c);
-        continue;
-      }
-      if (c.phase == Phase::Writing) {
-        if (ev & (EPOLLHUP | EPOLLERR))
-          m.close_connection(c);
-        else if (ev & EPOLLOUT)
-          m.flush(c);
-        continue;
-      }
-      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        m.on_readable(c);
-    }
-    if (Clock::now() >= next_sweep) {
-      m.sweep_deadlines();
-      next_sweep = Clock::now() + std::chrono::milliseconds(250);
-    }
-  }
+  });
+  m.ioc.run();
   m.stop_workers();
 }
 
 void Server::stop() {
-  impl_->stopping = true;
-  if (impl_->wake_fd >= 0)
-    impl_->wake();
+  asio::post(impl_->ioc, [&m = *impl_] { m.begin_shutdown(); });
 }
 
 ServerStats Server::stats() const {

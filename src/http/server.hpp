@@ -1,13 +1,13 @@
-// A small HTTP/1.1 server: one event-loop thread (epoll) reads requests and writes responses for
-// every connection, and a fixed pool of workers runs the handler on complete requests. An idle or
-// slow client costs a socket and a buffer, never a thread; every phase of a request has a deadline
-// (idle keep-alive, header section, body, response write), and sizes are capped by the parser.
-// cpp-httplib's server pins a worker thread per connection (see platform notes §4); this front
-// keeps the server responsive however many clients hold connections open.
+// A small HTTP/1.1 server on Boost.Asio: one io thread (Asio's reactor) reads requests through
+// RequestReader (Boost.Beast's parser) and writes responses for every connection, and a fixed pool
+// of workers runs the handler on complete requests. An idle or slow client costs a socket and a
+// small buffer, never a thread; every phase of a request has a deadline (idle keep-alive, header
+// section, body, response write: Asio timers), and sizes are capped by the reader's limits.
+// Portable: no system calls beyond Asio's own (epoll, kqueue or IOCP underneath).
 #pragma once
 
 #include "http/message.hpp"
-#include "http/parser.hpp"
+#include "http/request_reader.hpp"
 #include "util/cancel.hpp"
 #include "util/expected.hpp"
 
@@ -27,12 +27,13 @@ struct ServerOptions {
   std::size_t workers = 16;          // handlers running at once
   std::size_t max_queue = 1024;      // complete requests waiting for a worker; beyond: 503
   std::size_t max_connections = 4096;
+  std::size_t max_connections_per_address = 0; // 0: no cap
   std::chrono::milliseconds idle_timeout{30000};   // kept-alive connection between requests
   std::chrono::milliseconds header_timeout{10000}; // first byte of a request to its last header
   std::chrono::milliseconds body_timeout{30000};   // last header to the end of the body
   std::chrono::milliseconds write_timeout{30000};  // a client that does not read its response
   std::chrono::milliseconds shutdown_grace{20000}; // in-flight requests get this long after stop()
-  int stop_fd = -1; // optional: readable means stop (a signalfd)
+  bool stop_on_signals = false; // SIGTERM, SIGINT (and SIGHUP) stop the server, via asio::signal_set
 };
 
 // Lets a handler send its response progressively (Server-Sent Events) while it still runs. After
@@ -57,6 +58,7 @@ struct ServerStats {
   std::uint64_t open_connections = 0;
   std::uint64_t rejected_busy = 0;    // 503: queue or connection limit
   std::uint64_t timed_out = 0;        // connections closed by a deadline
+  std::uint64_t accept_failures = 0;  // accept errors (out of descriptors): each pauses accepting
 };
 
 class Server {
@@ -66,9 +68,10 @@ public:
   Server(const Server &) = delete;
   Server &operator=(const Server &) = delete;
 
-  // Binds and listens; returns the port, or why it could not.
+  // Binds and listens (and, with stop_on_signals, starts watching the signals); returns the
+  // port, or why it could not.
   Expected<int, std::string> listen();
-  // Serves until stop() (or stop_fd): then stops accepting, closes idle connections, lets
+  // Serves until stop() (or a signal): then stops accepting, closes idle connections, lets
   // in-flight requests finish within the grace period, joins the workers, and returns.
   void run();
   // Thread-safe. run() returns once in-flight work is done.

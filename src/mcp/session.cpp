@@ -36,7 +36,9 @@ Session::Session(const Server &server, std::string client, const policy::Ceiling
       transport_(std::move(transport)) {}
 
 Expected<json, std::string> Session::ask_client(const std::string &method, const json &params,
-                                                CancelToken *cancel, std::chrono::milliseconds timeout) {
+                                                CancelToken *cancel, std::chrono::milliseconds timeout,
+                                                const Notify &outbox) {
+  const Notify &send = outbox ? outbox : notify_;
   auto pending = std::make_shared<Pending>();
   std::string id;
   {
@@ -49,7 +51,7 @@ Expected<json, std::string> Session::ask_client(const std::string &method, const
     asked_.erase(id_key(id));
   };
   json request{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
-  if (!notify_ || !notify_(request)) {
+  if (!send || !send(request)) {
     forget();
     return unexpected(std::string("this transport cannot send it now (an HTTP client must accept "
                                   "text/event-stream)"));
@@ -139,7 +141,7 @@ Step Session::handle_line(std::string_view line) {
   return handle(*parsed);
 }
 
-Step Session::handle(const json &message) {
+Step Session::handle(const json &message, const Notify &outbox) {
   auto in = classify(message);
   if (!in) {
     if (in.error().is_null())
@@ -158,15 +160,16 @@ Step Session::handle(const json &message) {
   }
   try {
     if (modern::claims_modern(message))
-      return modern_request(in->id, in->method, in->params);
-    return request(in->id, in->method, in->params);
+      return modern_request(in->id, in->method, in->params, outbox);
+    return request(in->id, in->method, in->params, outbox);
   } catch (const std::exception &e) {
     spdlog::error("internal error handling {}: {}", in->method, scrub_secrets(e.what()));
     return {make_error(in->id, code::kInternalError, "internal error"), std::nullopt};
   }
 }
 
-Step Session::request(const json &id, const std::string &method, const json &params) {
+Step Session::request(const json &id, const std::string &method, const json &params,
+                      const Notify &outbox) {
   if (!is_known_method(method))
     return {make_error(id, code::kMethodNotFound,
                        "method not found: '" + method + "' (this server offers tools only)"),
@@ -193,11 +196,12 @@ Step Session::request(const json &id, const std::string &method, const json &par
     return s;
   }
   if (method == "tools/call")
-    return call_tool(id, params, false, log_threshold_.load(), client_capabilities_);
+    return call_tool(id, params, false, log_threshold_.load(), client_capabilities_, outbox);
   return set_level(id, params); // logging/setLevel
 }
 
-Step Session::modern_request(const json &id, const std::string &method, const json &params) {
+Step Session::modern_request(const json &id, const std::string &method, const json &params,
+                             const Notify &outbox) {
   auto env = modern::read_envelope(id, params);
   if (!env)
     return {env.error(), std::nullopt, 400};
@@ -216,7 +220,7 @@ Step Session::modern_request(const json &id, const std::string &method, const js
   }
   if (method == "tools/call")
     return call_tool(id, params, true, env->log_level ? level_rank(*env->log_level) : -1,
-                     params["_meta"].value(modern::kClientCapabilitiesKey, json::object()));
+                     params["_meta"].value(modern::kClientCapabilitiesKey, json::object()), outbox);
   // initialize, ping and logging/setLevel do not exist in 2026-07-28; nor does anything else.
   return {make_error(id, code::kMethodNotFound,
                      "method not found: '" + method + "' (protocol " + std::string(modern::kVersion) +
@@ -257,7 +261,7 @@ Step Session::initialize(const json &id, const json &params) {
 }
 
 Step Session::call_tool(const json &id, const json &params, bool modern, int log_threshold,
-                        json client_capabilities) {
+                        json client_capabilities, Notify outbox) {
   if (!params.is_object() || !params.contains("name") || !params["name"].is_string())
     return {make_error(id, code::kInvalidParams, "invalid params: tools/call needs name (a string)"),
             std::nullopt};
@@ -276,8 +280,8 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
     arguments = params["arguments"];
   }
 
-  auto notify = [this, log_threshold](std::string_view level, const json &data) {
-    log_to_client(level, data, log_threshold);
+  auto notify = [this, log_threshold, outbox](std::string_view level, const json &data) {
+    log_to_client(level, data, log_threshold, outbox);
   };
   // The reply for a tool result, serialized: a CallToolResult (stamped for 2026-07-28), an
   // input_required result, or a JSON-RPC error the tool asked for. Plain results are written
@@ -314,7 +318,7 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
   }
   auto make_context = [this, notify = std::move(notify), modern, client_capabilities = std::move(client_capabilities),
                        input_responses = std::move(input_responses), request_state = std::move(request_state),
-                       can_elicit, with_mode](CancelToken *cancel) {
+                       can_elicit, with_mode, outbox](CancelToken *cancel) {
     tools::ToolContext ctx;
     ctx.ceiling = &ceiling_;
     ctx.cancel = cancel;
@@ -327,11 +331,11 @@ Step Session::call_tool(const json &id, const json &params, bool modern, int log
       ctx.input_responses = input_responses;
       ctx.request_state = request_state;
     } else if (can_elicit) {
-      ctx.elicit = [this, cancel, with_mode](const json &request) {
+      ctx.elicit = [this, cancel, with_mode, outbox](const json &request) {
         json p = request;
         if (!with_mode)
           p.erase("mode");
-        return ask_client("elicitation/create", p, cancel, kAskTimeout);
+        return ask_client("elicitation/create", p, cancel, kAskTimeout, outbox);
       };
     }
     return ctx;
@@ -410,10 +414,11 @@ void Session::notification(const std::string &method, const json &params) {
   // Other notifications (progress, roots/list_changed, unknown ones) need nothing from us.
 }
 
-void Session::log_to_client(std::string_view level, const json &data, int threshold) {
-  if (threshold < 0 || level_rank(level) < threshold || !notify_)
+void Session::log_to_client(std::string_view level, const json &data, int threshold, const Notify &outbox) {
+  const Notify &send = outbox ? outbox : notify_;
+  if (threshold < 0 || level_rank(level) < threshold || !send)
     return;
-  notify_(json{{"jsonrpc", "2.0"},
+  send(json{{"jsonrpc", "2.0"},
                {"method", "notifications/message"},
                {"params", {{"level", level}, {"logger", "datafast-mcp"}, {"data", data}}}});
 }

@@ -61,7 +61,9 @@ public:
           std::string transport = "stdio");
 
   Step handle_line(std::string_view line);
-  Step handle(const json &message);
+  // `outbox`, when given, carries this request's messages to the client (its log notifications
+  // and elicitation requests) instead of the session's Notify: an HTTP request's own stream.
+  Step handle(const json &message, const Notify &outbox = nullptr);
 
   bool initialized() const { return state_ != State::New; }
   // Cancels the request with this id if it is in flight (notifications/cancelled, a disconnect).
@@ -75,7 +77,7 @@ public:
   // JSON-RPC result, or why there is none (the client's error, cancellation, timeout, or a
   // transport that cannot carry the request now).
   Expected<json, std::string> ask_client(const std::string &method, const json &params, CancelToken *cancel,
-                                         std::chrono::milliseconds timeout);
+                                         std::chrono::milliseconds timeout, const Notify &outbox = nullptr);
   // How long a human gets to answer a confirmation.
   static constexpr std::chrono::minutes kAskTimeout{10};
 
@@ -85,16 +87,17 @@ public:
 private:
   enum class State { New, Initialized, Ready };
 
-  Step request(const json &id, const std::string &method, const json &params);
-  Step modern_request(const json &id, const std::string &method, const json &params);
+  Step request(const json &id, const std::string &method, const json &params, const Notify &outbox);
+  Step modern_request(const json &id, const std::string &method, const json &params, const Notify &outbox);
   void notification(const std::string &method, const json &params);
   Step initialize(const json &id, const json &params);
   // `log_threshold`: the RFC 5424 rank from which tool events go to the client; -1 for none.
   // `modern`: shape the result for 2026-07-28.
-  Step call_tool(const json &id, const json &params, bool modern, int log_threshold, json client_capabilities);
+  Step call_tool(const json &id, const json &params, bool modern, int log_threshold, json client_capabilities,
+                 Notify outbox);
   void response(const json &message);
   Step set_level(const json &id, const json &params);
-  void log_to_client(std::string_view level, const json &data, int threshold);
+  void log_to_client(std::string_view level, const json &data, int threshold, const Notify &outbox);
 
   const Server &server_;
   std::string client_;

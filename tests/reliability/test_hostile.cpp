@@ -49,11 +49,19 @@ TEST_CASE("hostile HTTP clients: bounded threads and memory, no crash, others se
   ProcessStats before = process_stats(child->pid());
 
   std::vector<std::unique_ptr<RawConnection>> attackers;
-  // 300 idle connections and 200 stuck halfway through their headers.
+  // 300 idle connections and 200 stuck halfway through their headers, from another address
+  // (127.0.0.2), which may hold 256 of them (http.maxConnectionsPerAddress's default): the rest
+  // are refused with 503, and the normal clients on 127.0.0.1 are served throughout.
   for (int i = 0; i < 500; ++i) {
-    attackers.push_back(std::make_unique<RawConnection>(port));
+    attackers.push_back(std::make_unique<RawConnection>(port, "127.0.0.2"));
     if (i % 5 < 2)
       attackers.back()->send("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+  }
+  {
+    RawConnection one_too_many(port, "127.0.0.2");
+    auto r = one_too_many.read_response();
+    REQUIRE(r.has_value());
+    CHECK(r->status == 503);
   }
   // Huge headers, a huge declared body, a huge chunked body, random bytes.
   RawConnection huge_headers(port);

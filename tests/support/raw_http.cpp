@@ -26,8 +26,15 @@ std::string lower(std::string s) {
 }
 } // namespace
 
-RawConnection::RawConnection(int port) {
+RawConnection::RawConnection(int port, const char *source) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (source != nullptr) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &from.sin_addr);
+    if (::bind(fd_, reinterpret_cast<sockaddr *>(&from), sizeof from) != 0)
+      throw std::runtime_error(std::string("bind to ") + source + " failed");
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -55,6 +62,24 @@ bool RawConnection::send(std::string_view bytes) {
 }
 
 void RawConnection::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+
+std::optional<std::string> RawConnection::read_until_closed(std::chrono::milliseconds guard) {
+  auto deadline = Clock::now() + guard;
+  std::string out = std::move(buffer_);
+  buffer_.clear();
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, remaining(deadline)) <= 0)
+      return std::nullopt;
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return out;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
 
 std::optional<RawResponse> RawConnection::read_response(std::chrono::milliseconds guard) {
   auto deadline = Clock::now() + guard;

@@ -24,7 +24,8 @@ struct RawResponse {
 
 class RawConnection {
 public:
-  explicit RawConnection(int port);
+  // `source`: the local IPv4 address to connect from (another 127.x address), or the default.
+  explicit RawConnection(int port, const char *source = nullptr);
   ~RawConnection();
   RawConnection(const RawConnection &) = delete;
   RawConnection &operator=(const RawConnection &) = delete;
@@ -35,6 +36,8 @@ public:
   // True when the server closed the connection (EOF) within the guard.
   bool closed_by_peer(std::chrono::milliseconds guard = std::chrono::seconds(10));
   void shutdown_write();
+  // Every byte until the server closes the connection (raw, unparsed), or nullopt at the guard.
+  std::optional<std::string> read_until_closed(std::chrono::milliseconds guard = std::chrono::seconds(10));
   int fd() const { return fd_; }
 
 private:
