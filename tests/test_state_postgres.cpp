@@ -231,6 +231,20 @@ TEST_CASE("ending a session makes its bound tokens due now, and only those") {
   CHECK(ids == std::set<std::string>{"S1", "S2"});
 }
 
+TEST_CASE("tokens bound to the sessions of an instance that died become due when its heartbeat goes stale") {
+  std::string url = cluster().create_database();
+  auto a = open_store(url);
+  auto b = open_store(url);
+  auto now = Clock::now();
+  REQUIRE(a->heartbeat(now));
+  REQUIRE(a->finish_create(reserve_ok(*a, "c", {}, now), minted("B1", "c", now, std::nullopt, "sess-x")));
+  CHECK(b->claim_due(now + 10s, 30s, 10, 30s)->empty()); // a still beats: its session may be alive
+  auto due = b->claim_due(now + 31s, 30s, 10, 30s);      // a stopped beating: the session is gone
+  REQUIRE(due);
+  REQUIRE(due->size() == 1);
+  CHECK((*due)[0].token_id == "B1");
+}
+
 TEST_CASE("a confirmation state is accepted once across instances, with one sealing key for all") {
   std::string url = cluster().create_database();
   auto a = open_store(url);

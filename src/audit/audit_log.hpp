@@ -44,6 +44,8 @@ public:
   bool append(const Record &record);
   // For a generic event line (start, stop, repair).
   bool append_event(const std::string &event, json details);
+  // A line as it is (the caller scrubbed it): "seq", "time" and "prev" are set here.
+  bool append_line(json line) { return write_line(std::move(line)); }
 
   std::uint64_t records() const;
   std::string head() const; // the hash the next line will carry as prev

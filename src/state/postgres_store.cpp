@@ -46,7 +46,8 @@ const std::vector<std::vector<std::string>> kMigrations = {
              due_ms bigint,
              claimed_until_ms bigint,
              attempts integer NOT NULL DEFAULT 0,
-             last_error text))",
+             last_error text,
+             instance_id text NOT NULL))",
         "CREATE INDEX dfmcp_minted_live ON dfmcp_minted (client) WHERE revoked_ms IS NULL",
         "CREATE INDEX dfmcp_minted_due ON dfmcp_minted (due_ms) WHERE revoked_ms IS NULL AND due_ms IS NOT NULL",
         "CREATE INDEX dfmcp_minted_session ON dfmcp_minted (session_id) WHERE revoked_ms IS NULL AND session_id IS NOT NULL",
@@ -60,6 +61,7 @@ const std::vector<std::vector<std::string>> kMigrations = {
         "CREATE TABLE dfmcp_used_states (nonce text PRIMARY KEY, expires_ms bigint NOT NULL)",
         "CREATE TABLE dfmcp_audit (seq bigint PRIMARY KEY, line text NOT NULL, hash text NOT NULL)",
         "CREATE TABLE dfmcp_settings (name text PRIMARY KEY, value text NOT NULL)",
+        "CREATE TABLE dfmcp_instances (id text PRIMARY KEY, heartbeat_ms bigint NOT NULL)",
     },
 };
 
@@ -71,7 +73,7 @@ StoreError store_error(const PgError &e) { return {e.message, e.connection}; }
 class PostgresStore final : public Store {
 public:
   PostgresStore(Secret url, std::chrono::milliseconds timeout)
-      : url_(std::move(url)), timeout_(timeout), shown_(redact_url(url_.reveal())) {}
+      : url_(std::move(url)), timeout_(timeout), shown_(redact_url(url_.reveal())), instance_(random_hex(16)) {}
 
   std::string describe() const override { return "PostgreSQL " + shown_; }
 
@@ -168,9 +170,9 @@ public:
         const MintedToken &m = *minted;
         PgParam expires = m.expires_at ? PgParam(ms(*m.expires_at)) : std::nullopt;
         auto r = t.exec("INSERT INTO dfmcp_minted (token_id, client, display_key, name, created_ms, expires_ms, "
-                        "session_id, due_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $6) "
+                        "session_id, due_ms, instance_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8) "
                         "ON CONFLICT (token_id) DO NOTHING",
-                        {m.id, m.client, m.display_key, m.name, ms(m.created_at), expires, m.session});
+                        {m.id, m.client, m.display_key, m.name, ms(m.created_at), expires, m.session, instance_});
         if (!r)
           return unexpected(r.error());
         return Ok{};
@@ -216,21 +218,34 @@ public:
   }
 
   Expected<std::vector<DueLease>, StoreError> claim_due(Clock::time_point now, std::chrono::seconds claim_for,
-                                                        std::size_t max) override {
+                                                        std::size_t max, std::chrono::seconds stale_after) override {
     return run<std::vector<DueLease>>([&](PgConnection &c) -> Expected<std::vector<DueLease>, PgError> {
       // SKIP LOCKED: two instances claiming at once never block on, nor take, the same rows.
       auto r = c.exec("UPDATE dfmcp_minted SET claimed_until_ms = $2 WHERE token_id IN ("
-                      "  SELECT token_id FROM dfmcp_minted WHERE revoked_ms IS NULL AND due_ms <= $1 "
-                      "  AND (claimed_until_ms IS NULL OR claimed_until_ms <= $1) "
-                      "  ORDER BY due_ms LIMIT $3 FOR UPDATE SKIP LOCKED) "
+                      "  SELECT m.token_id FROM dfmcp_minted m WHERE m.revoked_ms IS NULL "
+                      "  AND (m.due_ms <= $1 OR (m.session_id IS NOT NULL AND NOT EXISTS ("
+                      "    SELECT 1 FROM dfmcp_instances i WHERE i.id = m.instance_id AND i.heartbeat_ms > $4))) "
+                      "  AND (m.claimed_until_ms IS NULL OR m.claimed_until_ms <= $1) "
+                      "  ORDER BY m.due_ms NULLS FIRST LIMIT $3 FOR UPDATE SKIP LOCKED) "
                       "RETURNING token_id, client, attempts",
-                      {ms(now), ms(now + claim_for), std::to_string(max)});
+                      {ms(now), ms(now + claim_for), std::to_string(max), ms(now - stale_after)});
       if (!r)
         return unexpected(r.error());
       std::vector<DueLease> out;
       for (std::size_t i = 0; i < r->size(); ++i)
         out.push_back({r->text(i, 0), r->text(i, 1), static_cast<int>(r->integer(i, 2))});
       return out;
+    });
+  }
+
+  Expected<Ok, StoreError> heartbeat(Clock::time_point now) override {
+    return run<Ok>([&](PgConnection &c) -> Expected<Ok, PgError> {
+      auto r = c.exec("INSERT INTO dfmcp_instances (id, heartbeat_ms) VALUES ($1, $2) "
+                      "ON CONFLICT (id) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms",
+                      {instance_, ms(now)});
+      if (!r)
+        return unexpected(r.error());
+      return Ok{};
     });
   }
 
@@ -384,6 +399,7 @@ private:
   Secret url_;
   std::chrono::milliseconds timeout_;
   std::string shown_;
+  std::string instance_; // this process, for the tokens bound to its sessions
   std::mutex mutex_;
   std::vector<std::unique_ptr<PgConnection>> idle_;
 };
@@ -394,6 +410,8 @@ Expected<std::unique_ptr<Store>, StoreError> open_postgres_store(const Secret &u
   auto store = std::make_unique<PostgresStore>(url, timeout);
   if (auto migrated = store->migrate(); !migrated)
     return unexpected(migrated.error());
+  if (auto beat = store->heartbeat(Clock::now()); !beat)
+    return unexpected(beat.error());
   return std::unique_ptr<Store>(std::move(store));
 }
 

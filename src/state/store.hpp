@@ -86,9 +86,13 @@ public:
   virtual Expected<std::size_t, StoreError> end_session(const std::string &session, Clock::time_point now) = 0;
   // Takes up to `max` due leases (expiry or retry time passed, not claimed by a live claim) for
   // the caller alone: no other caller gets them until `claim_for` has passed, so a token is
-  // revoked once even with many instances, and still revoked when its claimer dies.
+  // revoked once even with many instances, and still revoked when its claimer dies. A token bound
+  // to a session of an instance that stopped beating (stale_after) is due too: its session is gone.
   virtual Expected<std::vector<DueLease>, StoreError> claim_due(Clock::time_point now, std::chrono::seconds claim_for,
-                                                                std::size_t max) = 0;
+                                                                std::size_t max,
+                                                                std::chrono::seconds stale_after = std::chrono::seconds(30)) = 0;
+  // This instance is alive (its sessions' tokens are not due merely for being bound).
+  virtual Expected<Ok, StoreError> heartbeat(Clock::time_point now) = 0;
   // A claimed lease failed: it stays due, from `retry_at` on; `why` is kept for `check`.
   virtual Expected<Ok, StoreError> lease_failed(const std::string &token_id, Clock::time_point retry_at,
                                                 const std::string &why) = 0;
