@@ -286,13 +286,14 @@ TEST_CASE("audit appends from two instances at once make one unbroken chain") {
   auto lines = a->audit_lines();
   REQUIRE(lines);
   REQUIRE(lines->size() == 100);
-  std::string prev = audit::kGenesis;
-  for (std::size_t i = 0; i < lines->size(); ++i) {
-    json j = json::parse((*lines)[i]);
-    CHECK(j["seq"] == i + 1);
-    CHECK(j["prev"] == prev);
-    prev = audit::sha256_hex((*lines)[i]);
-  }
+  audit::VerifyReport report = audit::verify_chain(*lines);
+  CHECK(report.status == audit::VerifyReport::Status::Intact);
+  CHECK(report.lines == 100);
+  // An edit anywhere breaks it at that line.
+  (*lines)[41].replace((*lines)[41].find("\"tool\":\"t\""), 10, "\"tool\":\"x\"");
+  report = audit::verify_chain(*lines);
+  CHECK(report.status == audit::VerifyReport::Status::Broken);
+  CHECK(report.bad_line == 43);
 }
 
 TEST_CASE("the database down: calls fail as unavailable, without the password; back up: they work again") {

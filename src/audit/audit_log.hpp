@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dfmcp::audit {
 
@@ -72,5 +73,7 @@ struct VerifyReport {
 
 // Checks the whole chain of `path`.
 Expected<VerifyReport, std::string> verify(const std::string &path);
+// Checks a chain given as its lines in order (a file's, or the state store's).
+VerifyReport verify_chain(const std::vector<std::string> &lines);
 
 } // namespace dfmcp::audit
