@@ -17,7 +17,7 @@
 # them (scripts/check-container imports such bases, built with debootstrap, where no registry is
 # reachable) builds with no network.
 
-ARG BUILD_PACKAGES="g++ cmake make pkg-config libssl-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libboost1.81-dev"
+ARG BUILD_PACKAGES="g++ cmake make pkg-config libssl-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libboost1.81-dev libpq-dev"
 ARG RUNTIME_PACKAGES="libcpp-httplib0.11 libspdlog1.10 libfmt9 libssl3 ca-certificates"
 
 FROM docker.io/library/debian:12 AS build

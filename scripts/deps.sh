@@ -4,9 +4,9 @@
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libssl-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev
-          libcli11-dev libboost1.81-dev)
+          libcli11-dev libboost1.81-dev libpq-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(doctest-dev python3 python3-jsonschema python3-yaml clang libclang-rt-14-dev)
+  packages+=(doctest-dev python3 python3-jsonschema python3-yaml clang libclang-rt-14-dev postgresql-15)
 fi
 
 missing=()

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <vector>
 
 namespace dfmcp::audit {
 
@@ -189,28 +190,12 @@ std::string AuditLog::head() const {
   return prev_;
 }
 
-Expected<VerifyReport, std::string> verify(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return unexpected("cannot open '" + path + "'");
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+VerifyReport verify_chain(const std::vector<std::string> &lines) {
   VerifyReport report;
   std::string prev = kGenesis;
-  std::size_t pos = 0;
   std::uint64_t n = 0;
-  while (pos < content.size()) {
-    std::size_t end = content.find('\n', pos);
+  for (const std::string &line : lines) {
     ++n;
-    if (end == std::string::npos) {
-      report.status = VerifyReport::Status::IncompleteTail;
-      report.bad_line = n;
-      report.problem = "line " + std::to_string(n) + " is incomplete (no newline): a write was "
-                       "interrupted, e.g. by a crash; the " + std::to_string(n - 1) +
-                       " lines before it are intact, and the server removes it at its next start";
-      break;
-    }
-    std::string line = content.substr(pos, end - pos);
-    pos = end + 1;
     auto parsed = parse_json(line);
     auto fail = [&](std::string why) {
       report.status = VerifyReport::Status::Broken;
@@ -237,6 +222,35 @@ Expected<VerifyReport, std::string> verify(const std::string &path) {
     report.lines = n;
   }
   report.head = prev;
+  return report;
+}
+
+Expected<VerifyReport, std::string> verify(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return unexpected("cannot open '" + path + "'");
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> lines;
+  std::size_t pos = 0;
+  bool incomplete = false;
+  while (pos < content.size()) {
+    std::size_t end = content.find('\n', pos);
+    if (end == std::string::npos) {
+      incomplete = true;
+      break;
+    }
+    lines.push_back(content.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  VerifyReport report = verify_chain(lines);
+  if (incomplete && report.status == VerifyReport::Status::Intact) {
+    std::uint64_t n = lines.size() + 1;
+    report.status = VerifyReport::Status::IncompleteTail;
+    report.bad_line = n;
+    report.problem = "line " + std::to_string(n) + " is incomplete (no newline): a write was "
+                     "interrupted, e.g. by a crash; the " + std::to_string(n - 1) +
+                     " lines before it are intact, and the server removes it at its next start";
+  }
   return report;
 }
 

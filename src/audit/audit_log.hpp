@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dfmcp::audit {
 
@@ -44,6 +45,8 @@ public:
   bool append(const Record &record);
   // For a generic event line (start, stop, repair).
   bool append_event(const std::string &event, json details);
+  // A line as it is (the caller scrubbed it): "seq", "time" and "prev" are set here.
+  bool append_line(json line) { return write_line(std::move(line)); }
 
   std::uint64_t records() const;
   std::string head() const; // the hash the next line will carry as prev
@@ -70,5 +73,7 @@ struct VerifyReport {
 
 // Checks the whole chain of `path`.
 Expected<VerifyReport, std::string> verify(const std::string &path);
+// Checks a chain given as its lines in order (a file's, or the state store's).
+VerifyReport verify_chain(const std::vector<std::string> &lines);
 
 } // namespace dfmcp::audit
