@@ -27,14 +27,25 @@ std::string domains_of(const std::vector<model::Website> &websites) {
 
 } // namespace
 
-WebsiteDirectory::Result WebsiteDirectory::get(CancelToken *cancel, upstream::Deadline deadline) {
-  {
-    std::lock_guard lock(mutex_);
-    if (std::chrono::steady_clock::now() - read_at_ < ttl_) {
-      if (websites_ && !refused_) return *websites_;
-      if (refused_) return unexpected(*refused_);
-    }
+std::optional<WebsiteDirectory::Result> WebsiteDirectory::trusted() const {
+  std::lock_guard lock(mutex_);
+  if (std::chrono::steady_clock::now() - read_at_ < ttl_) {
+    if (websites_ && !refused_)
+      return Result(*websites_);
+    if (refused_)
+      return Result(unexpected(*refused_));
   }
+  return std::nullopt;
+}
+
+WebsiteDirectory::Result WebsiteDirectory::get(CancelToken *cancel, upstream::Deadline deadline) {
+  if (auto known = trusted())
+    return std::move(*known);
+  // One read at a time: calls that find the list stale together wait for the first one's read
+  // (at most one upstream deadline) and take its answer, instead of each asking DataFast.
+  std::lock_guard reading(read_mutex_);
+  if (auto known = trusted())
+    return std::move(*known);
   auto read = api_.list_websites(cancel, deadline);
   std::lock_guard lock(mutex_);
   if (!read) {

@@ -45,9 +45,11 @@ public:
 
 private:
   policy::WebsiteNames names_locked() const; // mutex_ held
+  std::optional<Result> trusted() const;      // the list (or refusal) still trusted, if any
 
   upstream::AccountApi &api_;
   std::chrono::milliseconds ttl_;
+  std::mutex read_mutex_; // held while a read is under way
   mutable std::mutex mutex_;
   std::optional<std::vector<model::Website>> websites_;
   std::optional<upstream::UpstreamError> refused_; // the last read's 403, while it is trusted
